@@ -1,0 +1,6 @@
+//! tix: a terminal inbox for customer-support agents.
+//!
+//! The binary is thin; everything lives here so tests and benchmarks drive the same code.
+
+pub mod domain;
+pub mod sources;
