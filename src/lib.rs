@@ -4,3 +4,6 @@
 
 pub mod domain;
 pub mod sources;
+pub mod desk;
+pub mod store;
+pub mod config;

@@ -1,0 +1,1046 @@
+//! The desk: the one place that changes tickets.
+//!
+//! Arrivals from every source, agents' actions from the command line and the inbox, and undo all
+//! come through here, and every change is journalled in the same transaction that makes it.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::domain::{
+    AccountId, Actor, Assignment, ChannelKind, ContactId, Change, Direction, Inbound, Lifecycle,
+    Millis, Status, TicketNumber, time,
+};
+use crate::store::{
+    ArrivalState, ConversationRef, NewEvent, NewMessage, Sql, Store, StoreError, Ticket,
+};
+
+/// The default reopen window: a customer who writes within a day of a close reopens the ticket.
+pub const DEFAULT_REOPEN_WINDOW: Millis = 24 * 3_600_000;
+
+/// How the desk behaves; loaded from the config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `None`: a message after a close always starts a new ticket.
+    pub reopen_window: Option<Millis>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            reopen_window: Some(DEFAULT_REOPEN_WINDOW),
+        }
+    }
+}
+
+/// Why the desk did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    /// The action is not allowed as things stand; the text says why and what to do instead.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for DeskError {
+    fn from(e: rusqlite::Error) -> Self {
+        DeskError::Store(StoreError::Sqlite(e))
+    }
+}
+
+pub type Result<T, E = DeskError> = std::result::Result<T, E>;
+
+fn refused<T>(why: impl Into<String>) -> Result<T> {
+    Err(DeskError::Refused(why.into()))
+}
+
+/// Who acts, and when. The time is explicit so imports and the simulator can act in the past
+/// and tests can fix the clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ctx {
+    pub agent: String,
+    pub at: Millis,
+}
+
+impl Ctx {
+    fn actor(&self) -> Actor {
+        Actor::Agent(self.agent.clone())
+    }
+}
+
+/// What one batch of arrivals did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    pub read: usize,
+    pub new: usize,
+    pub duplicates: usize,
+    pub tickets_created: usize,
+    pub tickets_reopened: usize,
+    /// Messages appended silently to Spam tickets.
+    pub to_spam: usize,
+}
+
+impl IngestReport {
+    pub fn add(&mut self, o: &IngestReport) {
+        self.read += o.read;
+        self.new += o.new;
+        self.duplicates += o.duplicates;
+        self.tickets_created += o.tickets_created;
+        self.tickets_reopened += o.tickets_reopened;
+        self.to_spam += o.to_spam;
+    }
+}
+
+/// What an agent action did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    /// A sentence for the agent: what happened.
+    pub summary: String,
+    pub changed: Vec<TicketNumber>,
+    /// Tickets of a bulk action left as they were, with the reason.
+    pub skipped: Vec<String>,
+    /// Whether `undo` can take this back.
+    pub undoable: bool,
+}
+
+/// The ticket desk over one database.
+pub struct Desk {
+    store: Store,
+    settings: Settings,
+}
+
+/// One conversation's working state during a batch of arrivals.
+struct ConversationWork {
+    conversation: ConversationRef,
+    ticket: Option<ArrivalState>,
+    dirty: bool,
+}
+
+/// The plan for one ticket of a bulk action: its changes, or why it is left alone.
+type Plan = std::result::Result<Vec<Change>, String>;
+
+impl Desk {
+    pub fn new(store: Store, settings: Settings) -> Desk {
+        Desk { store, settings }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Read-only queries.
+    pub fn read(&self) -> Sql<'_> {
+        self.store.read()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    // ----- arrivals ----------------------------------------------------------------------------
+
+    /// The one arrival path: stores a batch of messages in one transaction, following the
+    /// lifecycle (DESIGN §1, §2). Already-stored message ids are dropped, so re-imports add nothing.
+    ///
+    /// Work is done once per batch where it can be: each conversation and its ticket are looked up
+    /// once, each touched ticket is written back once, and the search index is filled in one
+    /// statement at the end.
+    pub fn ingest(&mut self, batch: &[Inbound]) -> Result<IngestReport> {
+        let window = self.settings.reopen_window;
+        self.store.write(|sql| {
+            let mut report = IngestReport {
+                read: batch.len(),
+                ..IngestReport::default()
+            };
+            let last_before = sql.last_message_id()?;
+            let mut accounts: HashMap<(ChannelKind, &str), AccountId> = HashMap::new();
+            let mut seen: HashSet<(AccountId, &str)> = HashSet::with_capacity(batch.len());
+            let mut work: HashMap<(AccountId, &str), ConversationWork> = HashMap::new();
+            let mut finished: Vec<ArrivalState> = Vec::new();
+
+            for m in batch {
+                let account = match accounts.get(&(m.channel, m.account_name())) {
+                    Some(id) => *id,
+                    None => {
+                        let id = sql.account_id(m.channel, m.account_name())?;
+                        accounts.insert((m.channel, m.account_name()), id);
+                        id
+                    }
+                };
+                if !seen.insert((account, m.message_id.as_str()))
+                    || sql.message_exists(account, &m.message_id)?
+                {
+                    report.duplicates += 1;
+                    continue;
+                }
+                let key = (account, m.customer_id.as_str());
+                let conv = match work.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(open_conversation(sql, account, m)?)
+                    }
+                };
+                let actor = match m.direction {
+                    Direction::In => Actor::Customer,
+                    Direction::Out => m
+                        .agent
+                        .clone()
+                        .map(Actor::Agent)
+                        .unwrap_or(Actor::System),
+                };
+                let joins = choose_ticket(conv.ticket.as_ref(), m, window);
+                let state = match joins {
+                    Joins::Current => conv.ticket.as_mut(),
+                    Joins::Reopen => {
+                        let t = conv.ticket.as_mut();
+                        if let Some(t) = t {
+                            let before = t.lifecycle.clone();
+                            t.lifecycle = Lifecycle {
+                                status: Status::Open,
+                                closed_at: None,
+                                closed_by: None,
+                                reopen_count: before.reopen_count + 1,
+                            };
+                            journal(
+                                sql,
+                                &Change::Lifecycle {
+                                    ticket: t.number,
+                                    before,
+                                    after: t.lifecycle.clone(),
+                                },
+                                &actor,
+                                m.sent_at,
+                                None,
+                                None,
+                            )?;
+                            report.tickets_reopened += 1;
+                            Some(t)
+                        } else {
+                            None
+                        }
+                    }
+                    Joins::New => {
+                        if let Some(old) = conv.ticket.take().filter(|_| conv.dirty) {
+                            finished.push(old);
+                        }
+                        let created_by = actor.name().unwrap_or("customer").to_string();
+                        let number =
+                            sql.insert_ticket(conv.conversation.id, m.sent_at, &created_by)?;
+                        journal(
+                            sql,
+                            &Change::Created { ticket: number },
+                            &actor,
+                            m.sent_at,
+                            None,
+                            None,
+                        )?;
+                        report.tickets_created += 1;
+                        conv.ticket = Some(fresh_arrival_state(number, m.sent_at));
+                        conv.ticket.as_mut()
+                    }
+                };
+                let Some(t) = state else {
+                    // `choose_ticket` only joins an existing ticket when there is one.
+                    continue;
+                };
+                let id = sql.insert_message(&NewMessage {
+                    account_id: account,
+                    external_id: &m.message_id,
+                    conversation_id: conv.conversation.id,
+                    ticket: t.number,
+                    direction: m.direction,
+                    author: m.agent.as_deref(),
+                    kind: m.kind,
+                    body: &m.text,
+                    sent_at: m.sent_at,
+                })?;
+                apply_arrival(t, id, m);
+                if t.lifecycle.status == Status::Spam && m.direction == Direction::In {
+                    report.to_spam += 1;
+                }
+                conv.dirty = true;
+                report.new += 1;
+            }
+
+            for t in finished
+                .iter()
+                .chain(work.values().filter(|w| w.dirty).filter_map(|w| w.ticket.as_ref()))
+            {
+                sql.save_arrival_state(t)?;
+            }
+            sql.index_messages_after(last_before)?;
+            Ok(report)
+        })
+    }
+
+    // ----- agent actions -----------------------------------------------------------------------
+
+    /// Runs one agent action over one or more tickets as a single undoable step.
+    fn act(
+        &mut self,
+        ctx: &Ctx,
+        what: &str,
+        tickets: &[TicketNumber],
+        plan: impl Fn(&Sql<'_>, &Ticket) -> Result<Plan>,
+    ) -> Result<Done> {
+        if tickets.is_empty() {
+            return refused("no ticket given");
+        }
+        self.store.write(|sql| {
+            let mut planned = Vec::new();
+            let mut skipped = Vec::new();
+            for &n in tickets {
+                let Some(ticket) = sql.ticket(n)? else {
+                    skipped.push(format!("there is no ticket #{n}"));
+                    continue;
+                };
+                match plan(sql, &ticket)? {
+                    Ok(changes) if !changes.is_empty() => planned.push((n, changes)),
+                    Ok(_) => skipped.push(format!("#{n} is already so")),
+                    Err(why) => skipped.push(why),
+                }
+            }
+            if planned.is_empty() {
+                return refused(skipped.join("; "));
+            }
+            let changed: Vec<TicketNumber> = planned.iter().map(|(n, _)| *n).collect();
+            let summary = format!("{what} {}", numbers(&changed));
+            let action = sql.begin_action(&ctx.agent, ctx.at, &summary)?;
+            let actor = ctx.actor();
+            for (_, changes) in &planned {
+                for change in changes {
+                    apply_checked(sql, change, &actor, ctx.at, Some(action), None)?;
+                }
+            }
+            Ok(Done {
+                summary,
+                changed,
+                skipped,
+                undoable: true,
+            })
+        })
+    }
+
+    /// Assigns tickets to an agent, a team, or both; what is not given stays as it was.
+    pub fn assign(
+        &mut self,
+        ctx: &Ctx,
+        tickets: &[TicketNumber],
+        agent: Option<&str>,
+        team: Option<&str>,
+    ) -> Result<Done> {
+        if agent.is_none() && team.is_none() {
+            return refused("say who to assign to: an agent, a team, or both");
+        }
+        let who = match (agent, team) {
+            (Some(a), Some(t)) => format!("{a} ({t})"),
+            (Some(a), None) => a.to_string(),
+            (None, Some(t)) => format!("team {t}"),
+            (None, None) => String::new(),
+        };
+        self.act(ctx, &format!("assigned to {who}:"), tickets, |_, t| {
+            let after = Assignment {
+                agent: agent.map(str::to_string).or(t.assignment.agent.clone()),
+                team: team.map(str::to_string).or(t.assignment.team.clone()),
+            };
+            Ok(assignment_plan(t, after))
+        })
+    }
+
+    /// Assigns tickets to the acting agent.
+    pub fn take(&mut self, ctx: &Ctx, tickets: &[TicketNumber]) -> Result<Done> {
+        self.act(ctx, "took", tickets, |_, t| {
+            Ok(assignment_plan(
+                t,
+                Assignment {
+                    agent: Some(ctx.agent.clone()),
+                    team: t.assignment.team.clone(),
+                },
+            ))
+        })
+    }
+
+    pub fn unassign(&mut self, ctx: &Ctx, tickets: &[TicketNumber]) -> Result<Done> {
+        self.act(ctx, "unassigned", tickets, |_, t| {
+            Ok(assignment_plan(t, Assignment::default()))
+        })
+    }
+
+    pub fn close(&mut self, ctx: &Ctx, tickets: &[TicketNumber]) -> Result<Done> {
+        self.act(ctx, "closed", tickets, |_, t| {
+            Ok(match t.lifecycle.status {
+                Status::Open => Ok(vec![lifecycle_change(
+                    t,
+                    Lifecycle {
+                        status: Status::Closed,
+                        closed_at: Some(ctx.at),
+                        closed_by: Some(ctx.agent.clone()),
+                        reopen_count: t.lifecycle.reopen_count,
+                    },
+                )]),
+                Status::Closed => Err(format!("#{} is already closed", t.number)),
+                Status::Spam => Err(format!(
+                    "#{} is spam; mark it not spam first if it needs closing",
+                    t.number
+                )),
+            })
+        })
+    }
+
+    pub fn reopen(&mut self, ctx: &Ctx, tickets: &[TicketNumber]) -> Result<Done> {
+        self.act(ctx, "reopened", tickets, |sql, t| {
+            Ok(match t.lifecycle.status {
+                Status::Closed => match sql.other_open_ticket(t.conversation_id, t.number)? {
+                    Some(other) => Err(other_open_refusal(t.number, other)),
+                    None => Ok(vec![lifecycle_change(
+                        t,
+                        Lifecycle {
+                            status: Status::Open,
+                            closed_at: None,
+                            closed_by: None,
+                            reopen_count: t.lifecycle.reopen_count + 1,
+                        },
+                    )]),
+                },
+                Status::Open => Err(format!("#{} is already open", t.number)),
+                Status::Spam => Err(format!(
+                    "#{} is spam; use not-spam to bring it back",
+                    t.number
+                )),
+            })
+        })
+    }
+
+    pub fn mark_spam(&mut self, ctx: &Ctx, tickets: &[TicketNumber]) -> Result<Done> {
+        self.act(ctx, "marked spam", tickets, |_, t| {
+            Ok(match t.lifecycle.status {
+                Status::Spam => Err(format!("#{} is already spam", t.number)),
+                _ => Ok(vec![lifecycle_change(
+                    t,
+                    Lifecycle {
+                        status: Status::Spam,
+                        ..t.lifecycle.clone()
+                    },
+                )]),
+            })
+        })
+    }
+
+    pub fn not_spam(&mut self, ctx: &Ctx, tickets: &[TicketNumber]) -> Result<Done> {
+        self.act(ctx, "marked not spam", tickets, |sql, t| {
+            Ok(match t.lifecycle.status {
+                Status::Spam => match sql.other_open_ticket(t.conversation_id, t.number)? {
+                    Some(other) => Err(other_open_refusal(t.number, other)),
+                    None => Ok(vec![lifecycle_change(
+                        t,
+                        Lifecycle {
+                            status: Status::Open,
+                            closed_at: None,
+                            closed_by: None,
+                            reopen_count: t.lifecycle.reopen_count,
+                        },
+                    )]),
+                },
+                _ => Err(format!("#{} is not spam", t.number)),
+            })
+        })
+    }
+
+    pub fn follow_up(&mut self, ctx: &Ctx, tickets: &[TicketNumber], on: bool) -> Result<Done> {
+        let what = if on {
+            "flagged for follow-up"
+        } else {
+            "cleared follow-up on"
+        };
+        self.act(ctx, what, tickets, |_, t| {
+            Ok(if t.follow_up == on {
+                Err(format!(
+                    "#{} is already {}",
+                    t.number,
+                    if on { "flagged" } else { "not flagged" }
+                ))
+            } else {
+                Ok(vec![Change::FollowUp {
+                    ticket: t.number,
+                    before: t.follow_up,
+                    after: on,
+                }])
+            })
+        })
+    }
+
+    pub fn label(
+        &mut self,
+        ctx: &Ctx,
+        tickets: &[TicketNumber],
+        label: &str,
+        add: bool,
+    ) -> Result<Done> {
+        let label = label.trim();
+        if label.is_empty() {
+            return refused("a label needs a name");
+        }
+        let what = if add {
+            format!("labelled \"{label}\":")
+        } else {
+            format!("removed label \"{label}\" from")
+        };
+        self.act(ctx, &what, tickets, |sql, t| {
+            Ok(if sql.has_label(t.number, label)? == add {
+                Err(format!(
+                    "#{} {} label \"{label}\"",
+                    t.number,
+                    if add { "already has" } else { "has no" }
+                ))
+            } else {
+                Ok(vec![Change::Label {
+                    ticket: t.number,
+                    label: label.to_string(),
+                    added: add,
+                }])
+            })
+        })
+    }
+
+    /// Sets a ticket field; an empty value clears it.
+    pub fn set_field(
+        &mut self,
+        ctx: &Ctx,
+        tickets: &[TicketNumber],
+        name: &str,
+        value: &str,
+    ) -> Result<Done> {
+        let name = name.trim();
+        if name.is_empty() {
+            return refused("a field needs a name");
+        }
+        let value = Some(value.trim()).filter(|v| !v.is_empty());
+        self.act(ctx, &format!("set {name} on"), tickets, |sql, t| {
+            let before = sql.field(t.number, name)?;
+            Ok(if before.as_deref() == value {
+                Err(format!("#{} already has that {name}", t.number))
+            } else {
+                Ok(vec![Change::Field {
+                    ticket: t.number,
+                    name: name.to_string(),
+                    before,
+                    after: value.map(str::to_string),
+                }])
+            })
+        })
+    }
+
+    /// Adds an internal note, never sent to the customer.
+    pub fn note(&mut self, ctx: &Ctx, ticket: TicketNumber, text: &str) -> Result<Done> {
+        let text = text.trim();
+        if text.is_empty() {
+            return refused("a note needs some text");
+        }
+        self.store.write(|sql| {
+            if sql.ticket(ticket)?.is_none() {
+                return refused(format!("there is no ticket #{ticket}"));
+            }
+            let summary = format!("noted on #{ticket}");
+            let action = sql.begin_action(&ctx.agent, ctx.at, &summary)?;
+            let note = sql.insert_note(ticket, &ctx.agent, text, ctx.at)?;
+            journal(
+                sql,
+                &Change::Note {
+                    ticket,
+                    note,
+                    added: true,
+                },
+                &ctx.actor(),
+                ctx.at,
+                Some(action),
+                None,
+            )?;
+            Ok(Done {
+                summary,
+                changed: vec![ticket],
+                skipped: vec![],
+                undoable: true,
+            })
+        })
+    }
+
+    /// Stores an agent's reply as an outbound message. A sent reply cannot be taken back, so it is
+    /// not an undoable action.
+    pub fn reply(&mut self, ctx: &Ctx, ticket: TicketNumber, text: &str) -> Result<Done> {
+        if text.trim().is_empty() {
+            return refused("a reply needs some text");
+        }
+        self.store.write(|sql| {
+            let Some(t) = sql.ticket(ticket)? else {
+                return refused(format!("there is no ticket #{ticket}"));
+            };
+            if t.lifecycle.status == Status::Spam {
+                return refused(format!("#{ticket} is spam; mark it not spam to reply"));
+            }
+            let account = sql.account_of_conversation(t.conversation_id)?;
+            let last = sql.last_message_id()?;
+            let external_id = format!("tix-out-{}", last + 1);
+            let message = sql.insert_message(&NewMessage {
+                account_id: account,
+                external_id: &external_id,
+                conversation_id: t.conversation_id,
+                ticket,
+                direction: Direction::Out,
+                author: Some(&ctx.agent),
+                kind: crate::domain::MessageKind::Text,
+                body: text,
+                sent_at: ctx.at,
+            })?;
+            sql.record_reply(ticket, message, ctx.at)?;
+            sql.index_messages_after(last)?;
+            journal(
+                sql,
+                &Change::Reply { ticket, message },
+                &ctx.actor(),
+                ctx.at,
+                None,
+                None,
+            )?;
+            Ok(Done {
+                summary: format!("replied on #{ticket}"),
+                changed: vec![ticket],
+                skipped: vec![],
+                undoable: false,
+            })
+        })
+    }
+
+    /// Moves every conversation of `from` to `into`. Undo moves them back.
+    pub fn merge_contacts(&mut self, ctx: &Ctx, from: ContactId, into: ContactId) -> Result<Done> {
+        if from == into {
+            return refused("a contact cannot be merged into itself");
+        }
+        self.store.write(|sql| {
+            match sql.contact_exists(from)? {
+                None => return refused(format!("there is no contact {from}")),
+                Some(Some(already)) => {
+                    return refused(format!("contact {from} was already merged into {already}"));
+                }
+                Some(None) => {}
+            }
+            match sql.contact_exists(into)? {
+                None => return refused(format!("there is no contact {into}")),
+                Some(Some(target)) => {
+                    return refused(format!(
+                        "contact {into} was merged into {target}; merge into {target} instead"
+                    ));
+                }
+                Some(None) => {}
+            }
+            let summary = format!("merged contact {from} into {into}");
+            let action = sql.begin_action(&ctx.agent, ctx.at, &summary)?;
+            let change = Change::ContactMerge {
+                from,
+                into,
+                conversations: sql.conversations_of_contact(from)?,
+                merged: true,
+            };
+            apply_checked(sql, &change, &ctx.actor(), ctx.at, Some(action), None)?;
+            Ok(Done {
+                summary,
+                changed: vec![],
+                skipped: vec![],
+                undoable: true,
+            })
+        })
+    }
+
+    /// Opens a ticket on a contact's conversation on a channel account; if one is open already,
+    /// returns that one. Returns the ticket number and whether it is new.
+    pub fn open_ticket(
+        &mut self,
+        ctx: &Ctx,
+        contact: ContactId,
+        channel: ChannelKind,
+        account: Option<&str>,
+    ) -> Result<(TicketNumber, bool)> {
+        let account_name = account.unwrap_or(channel.as_str()).to_string();
+        self.store.write(|sql| {
+            match sql.contact_exists(contact)? {
+                None => return refused(format!("there is no contact {contact}")),
+                Some(Some(into)) => {
+                    return refused(format!(
+                        "contact {contact} was merged into {into}; open the ticket there"
+                    ));
+                }
+                Some(None) => {}
+            }
+            if sql
+                .account_kind(&account_name)?
+                .is_some_and(|k| k != channel)
+            {
+                return refused(format!(
+                    "account \"{account_name}\" is not a {channel} account"
+                ));
+            }
+            let account = sql.account_id(channel, &account_name)?;
+            let Some(conversation) = sql.conversation_of_contact(contact, account)? else {
+                return refused(format!(
+                    "contact {contact} has no conversation on {account_name}: the customer has to \
+                     write there first"
+                ));
+            };
+            if let Some(open) = sql.other_open_ticket(conversation, 0)? {
+                return Ok((open, false));
+            }
+            let number = sql.insert_ticket(conversation, ctx.at, &ctx.agent)?;
+            journal(
+                sql,
+                &Change::Created { ticket: number },
+                &ctx.actor(),
+                ctx.at,
+                None,
+                None,
+            )?;
+            Ok((number, true))
+        })
+    }
+
+    // ----- undo and redo -----------------------------------------------------------------------
+
+    /// Takes back the agent's latest action, read from the journal. Refused, changing nothing, if
+    /// a ticket has changed since in a way the undo would overwrite, or if it would break an
+    /// invariant.
+    pub fn undo(&mut self, ctx: &Ctx) -> Result<Done> {
+        self.store.write(|sql| {
+            let Some(action) = sql.last_done_action(&ctx.agent)? else {
+                return refused(format!("{} has nothing to undo", ctx.agent));
+            };
+            let changes = action_changes(sql, action.id)?;
+            let actor = ctx.actor();
+            for change in changes.iter().rev() {
+                let Some(inverse) = change.inverse() else {
+                    return refused(format!("\"{}\" cannot be undone", action.summary));
+                };
+                apply_checked(sql, &inverse, &actor, ctx.at, None, Some("undo"))?;
+            }
+            sql.set_action_state(action.id, false)?;
+            Ok(Done {
+                summary: format!("undid: {}", action.summary),
+                changed: tickets_of(&changes),
+                skipped: vec![],
+                undoable: false,
+            })
+        })
+    }
+
+    /// Does again the action the agent undid last.
+    pub fn redo(&mut self, ctx: &Ctx) -> Result<Done> {
+        self.store.write(|sql| {
+            let Some(action) = sql.next_redo_action(&ctx.agent)? else {
+                return refused(format!("{} has nothing to redo", ctx.agent));
+            };
+            let changes = action_changes(sql, action.id)?;
+            let actor = ctx.actor();
+            for change in &changes {
+                apply_checked(sql, change, &actor, ctx.at, None, Some("redo"))?;
+            }
+            sql.set_action_state(action.id, true)?;
+            Ok(Done {
+                summary: format!("redid: {}", action.summary),
+                changed: tickets_of(&changes),
+                skipped: vec![],
+                undoable: true,
+            })
+        })
+    }
+}
+
+/// How an arrival joins its conversation's tickets.
+enum Joins {
+    Current,
+    Reopen,
+    New,
+}
+
+/// The lifecycle's decision for one arriving message (DESIGN §2, step 3).
+fn choose_ticket(current: Option<&ArrivalState>, m: &Inbound, window: Option<Millis>) -> Joins {
+    let Some(t) = current else {
+        return Joins::New;
+    };
+    if m.direction == Direction::Out {
+        // An agent's message from a history export never changes a ticket's status.
+        return Joins::Current;
+    }
+    match t.lifecycle.status {
+        Status::Open | Status::Spam => Joins::Current,
+        Status::Closed => {
+            let closed_at = t.lifecycle.closed_at.unwrap_or(i64::MIN);
+            match window {
+                Some(w) if m.sent_at.saturating_sub(closed_at) <= w => Joins::Reopen,
+                _ => Joins::New,
+            }
+        }
+    }
+}
+
+fn open_conversation(sql: &Sql<'_>, account: AccountId, m: &Inbound) -> Result<ConversationWork> {
+    if let Some(conversation) = sql.find_conversation(account, &m.customer_id)? {
+        if let Some(name) = m.display_name.as_deref().filter(|n| !n.trim().is_empty()) {
+            sql.name_contact_if_unnamed(conversation.contact_id, name)?;
+        }
+        return Ok(ConversationWork {
+            conversation,
+            ticket: sql.arrival_ticket(conversation.id)?,
+            dirty: false,
+        });
+    }
+    let name = m
+        .display_name
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or(&m.customer_id);
+    let contact = sql.create_contact(name, m.sent_at)?;
+    let id = sql.create_conversation(account, &m.customer_id, contact, m.sent_at)?;
+    Ok(ConversationWork {
+        conversation: ConversationRef {
+            id,
+            contact_id: contact,
+        },
+        ticket: None,
+        dirty: false,
+    })
+}
+
+fn fresh_arrival_state(number: TicketNumber, at: Millis) -> ArrivalState {
+    ArrivalState {
+        number,
+        lifecycle: Lifecycle {
+            status: Status::Open,
+            closed_at: None,
+            closed_by: None,
+            reopen_count: 0,
+        },
+        updated_at: at,
+        first_response_at: None,
+        message_count: 0,
+        last_message_id: None,
+        last_message_at: None,
+        waiting_since: None,
+        unread: 0,
+    }
+}
+
+/// Updates a ticket's working state for one stored message (DESIGN §2, step 4).
+fn apply_arrival(t: &mut ArrivalState, message_id: i64, m: &Inbound) {
+    t.message_count += 1;
+    if t.last_message_at.is_none_or(|at| m.sent_at >= at) {
+        t.last_message_at = Some(m.sent_at);
+        t.last_message_id = Some(message_id);
+    }
+    t.updated_at = t.updated_at.max(m.sent_at);
+    match (m.direction, t.lifecycle.status) {
+        (Direction::Out, _) => {
+            t.first_response_at.get_or_insert(m.sent_at);
+            t.waiting_since = None;
+            t.unread = 0;
+        }
+        // Spam takes messages silently: nothing waits, nothing is unread.
+        (Direction::In, Status::Spam) => {}
+        (Direction::In, _) => {
+            t.waiting_since.get_or_insert(m.sent_at);
+            t.unread += 1;
+        }
+    }
+}
+
+fn assignment_plan(t: &Ticket, after: Assignment) -> Plan {
+    if t.assignment == after {
+        Err(format!("#{} is already assigned so", t.number))
+    } else {
+        Ok(vec![Change::Assignment {
+            ticket: t.number,
+            before: t.assignment.clone(),
+            after,
+        }])
+    }
+}
+
+fn lifecycle_change(t: &Ticket, after: Lifecycle) -> Change {
+    Change::Lifecycle {
+        ticket: t.number,
+        before: t.lifecycle.clone(),
+        after,
+    }
+}
+
+fn other_open_refusal(ticket: TicketNumber, other: TicketNumber) -> String {
+    format!(
+        "#{ticket} cannot be opened: its conversation already has open ticket #{other}; \
+         close #{other} first"
+    )
+}
+
+fn numbers(tickets: &[TicketNumber]) -> String {
+    tickets
+        .iter()
+        .map(|n| format!("#{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn tickets_of(changes: &[Change]) -> Vec<TicketNumber> {
+    let mut out: Vec<TicketNumber> = changes.iter().filter_map(Change::ticket).collect();
+    out.dedup();
+    out
+}
+
+fn action_changes(sql: &Sql<'_>, action: i64) -> Result<Vec<Change>> {
+    sql.action_payloads(action)?
+        .iter()
+        .map(|p| {
+            serde_json::from_str::<Change>(p).map_err(|e| {
+                DeskError::Refused(format!("the journal entry of this action is unreadable: {e}"))
+            })
+        })
+        .collect()
+}
+
+fn journal(
+    sql: &Sql<'_>,
+    change: &Change,
+    actor: &Actor,
+    at: Millis,
+    action_id: Option<i64>,
+    via: Option<&str>,
+) -> Result<()> {
+    let payload = serde_json::to_string(change)
+        .map_err(|e| DeskError::Refused(format!("cannot journal this change: {e}")))?;
+    sql.append_event(&NewEvent {
+        ticket: change.ticket(),
+        kind: change.event_kind(),
+        actor,
+        at,
+        payload: &payload,
+        action_id,
+        via,
+    })?;
+    Ok(())
+}
+
+/// Applies a change only if what it changes is still as it was when the change was planned, then
+/// journals it. This is what makes undo safe against other agents' work, and it keeps the
+/// one-open-ticket invariant whatever the change.
+fn apply_checked(
+    sql: &Sql<'_>,
+    change: &Change,
+    actor: &Actor,
+    at: Millis,
+    action_id: Option<i64>,
+    via: Option<&str>,
+) -> Result<()> {
+    let ticket = |n: TicketNumber| -> Result<Ticket> {
+        sql.ticket(n)?
+            .ok_or_else(|| DeskError::Refused(format!("there is no ticket #{n}")))
+    };
+    match change {
+        Change::Lifecycle {
+            ticket: n,
+            before,
+            after,
+        } => {
+            let t = ticket(*n)?;
+            if &t.lifecycle != before {
+                return refused(changed_since(sql, *n)?);
+            }
+            if after.status == Status::Open
+                && let Some(other) = sql.other_open_ticket(t.conversation_id, *n)?
+            {
+                return refused(other_open_refusal(*n, other));
+            }
+            sql.set_lifecycle(*n, after, at)?;
+        }
+        Change::Assignment {
+            ticket: n,
+            before,
+            after,
+        } => {
+            if &ticket(*n)?.assignment != before {
+                return refused(changed_since(sql, *n)?);
+            }
+            sql.set_assignment(*n, after, at)?;
+        }
+        Change::FollowUp {
+            ticket: n,
+            before,
+            after,
+        } => {
+            if ticket(*n)?.follow_up != *before {
+                return refused(changed_since(sql, *n)?);
+            }
+            sql.set_follow_up(*n, *after, at)?;
+        }
+        Change::Label {
+            ticket: n,
+            label,
+            added,
+        } => {
+            if sql.has_label(*n, label)? == *added {
+                return refused(changed_since(sql, *n)?);
+            }
+            sql.set_label(*n, label, *added)?;
+        }
+        Change::Field {
+            ticket: n,
+            name,
+            before,
+            after,
+        } => {
+            if &sql.field(*n, name)? != before {
+                return refused(changed_since(sql, *n)?);
+            }
+            sql.set_field(*n, name, after.as_deref())?;
+        }
+        Change::Note {
+            ticket: n,
+            note,
+            added,
+        } => {
+            if sql.note_shown(*n, *note)? != Some(!added) {
+                return refused(changed_since(sql, *n)?);
+            }
+            sql.set_note_shown(*note, *added)?;
+        }
+        Change::ContactMerge {
+            from,
+            into,
+            conversations,
+            merged,
+        } => {
+            let (source, target) = if *merged {
+                (*from, *into)
+            } else {
+                (*into, *from)
+            };
+            for c in conversations {
+                if sql.contact_of_conversation(*c)? != Some(source) {
+                    return refused(format!(
+                        "contact {source} no longer holds the conversations this would move"
+                    ));
+                }
+            }
+            sql.move_conversations(conversations, target)?;
+            sql.set_merged_into(*from, merged.then_some(*into))?;
+        }
+        Change::Created { .. } | Change::Reply { .. } => {
+            return refused("a created ticket or a sent reply cannot be changed back");
+        }
+    }
+    journal(sql, change, actor, at, action_id, via)
+}
+
+/// Tells an agent what happened to a ticket since they last saw it.
+fn changed_since(sql: &Sql<'_>, ticket: TicketNumber) -> Result<String> {
+    Ok(match sql.last_event(ticket)? {
+        Some((kind, actor, at)) => format!(
+            "#{ticket} has changed since: {} by {actor} at {}; nothing was changed",
+            kind.replace('_', " "),
+            time::short_local(at)
+        ),
+        None => format!("#{ticket} has changed since; nothing was changed"),
+    })
+}
