@@ -29,7 +29,7 @@ pub struct Config {
 /// A configuration problem, with where it is.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -135,9 +135,12 @@ mod tests {
 
     #[test]
     fn unknown_key_is_an_error_with_its_line() {
-        let err = Config::parse("me = \"alice\"\nreopen_windw = \"2h\"\n", Path::new("c.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = Config::parse(
+            "me = \"alice\"\nreopen_windw = \"2h\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("c.toml: line 2, column 1"), "{err}");
         assert!(err.contains("reopen_windw"), "{err}");
     }

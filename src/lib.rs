@@ -2,8 +2,11 @@
 //!
 //! The binary is thin; everything lives here so tests and benchmarks drive the same code.
 
-pub mod domain;
-pub mod sources;
-pub mod desk;
-pub mod store;
+pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod desk;
+pub mod domain;
+pub mod logging;
+pub mod sources;
+pub mod store;

@@ -20,7 +20,7 @@ const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("cannot create {path}: {source}")]
+    #[error("cannot create {path}")]
     Create {
         path: PathBuf,
         source: std::io::Error,

@@ -275,7 +275,9 @@ impl Sql<'_> {
         let found = self
             .conn
             .prepare_cached("SELECT id, kind FROM channel_accounts WHERE name = ?1")?
-            .query_row([name], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .query_row([name], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
             .optional()?;
         if let Some((id, _)) = found {
             return Ok(id);
@@ -353,6 +355,27 @@ impl Sql<'_> {
             .map_err(Into::into)
     }
 
+    /// A customer's current ticket on an account (the Open one, else the latest) and its status.
+    pub fn current_ticket_of_customer(
+        &self,
+        account: &str,
+        external_id: &str,
+    ) -> Result<Option<(TicketNumber, Status)>> {
+        self.conn
+            .prepare_cached(
+                "SELECT t.id, t.status FROM tickets t
+                 JOIN conversations cv ON cv.id = t.conversation_id
+                 JOIN channel_accounts a ON a.id = cv.account_id
+                 WHERE a.name = ?1 AND cv.external_id = ?2
+                 ORDER BY t.status = 'open' DESC, t.id DESC LIMIT 1",
+            )?
+            .query_row(params![account, external_id], |r| {
+                Ok((r.get(0)?, parse_enum(1, r.get(1)?)?))
+            })
+            .optional()
+            .map_err(Into::into)
+    }
+
     pub fn contact_exists(&self, contact: ContactId) -> Result<Option<Option<ContactId>>> {
         self.conn
             .prepare_cached("SELECT merged_into FROM contacts WHERE id = ?1")?
@@ -372,7 +395,11 @@ impl Sql<'_> {
     }
 
     /// Moves conversations to another contact.
-    pub fn move_conversations(&self, conversations: &[ConversationId], to: ContactId) -> Result<()> {
+    pub fn move_conversations(
+        &self,
+        conversations: &[ConversationId],
+        to: ContactId,
+    ) -> Result<()> {
         let mut stmt = self
             .conn
             .prepare_cached("UPDATE conversations SET contact_id = ?1 WHERE id = ?2")?;
@@ -383,7 +410,10 @@ impl Sql<'_> {
     }
 
     /// The contact a conversation belongs to.
-    pub fn contact_of_conversation(&self, conversation: ConversationId) -> Result<Option<ContactId>> {
+    pub fn contact_of_conversation(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<Option<ContactId>> {
         self.conn
             .prepare_cached("SELECT contact_id FROM conversations WHERE id = ?1")?
             .query_row([conversation], |r| r.get(0))
@@ -434,8 +464,11 @@ impl Sql<'_> {
              ORDER BY cv.contact_id, cv.id",
         )?;
         let mut rows = ids.query([])?;
-        let index: std::collections::HashMap<ContactId, usize> =
-            contacts.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+        let index: std::collections::HashMap<ContactId, usize> = contacts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id, i))
+            .collect();
         while let Some(r) = rows.next()? {
             let contact: ContactId = r.get(0)?;
             if let Some(&i) = index.get(&contact) {
@@ -455,9 +488,7 @@ impl Sql<'_> {
     pub fn message_exists(&self, account: AccountId, external_id: &str) -> Result<bool> {
         Ok(self
             .conn
-            .prepare_cached(
-                "SELECT 1 FROM messages WHERE account_id = ?1 AND external_id = ?2",
-            )?
+            .prepare_cached("SELECT 1 FROM messages WHERE account_id = ?1 AND external_id = ?2")?
             .exists(params![account, external_id])?)
     }
 
@@ -652,9 +683,9 @@ impl Sql<'_> {
     }
 
     pub fn labels(&self, ticket: TicketNumber) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT label FROM ticket_labels WHERE ticket_id = ?1 ORDER BY label")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT label FROM ticket_labels WHERE ticket_id = ?1 ORDER BY label",
+        )?;
         let labels = stmt
             .query_map([ticket], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -674,7 +705,9 @@ impl Sql<'_> {
         } else {
             "DELETE FROM ticket_labels WHERE ticket_id = ?1 AND label = ?2"
         };
-        self.conn.prepare_cached(sql)?.execute(params![ticket, label])?;
+        self.conn
+            .prepare_cached(sql)?
+            .execute(params![ticket, label])?;
         Ok(())
     }
 

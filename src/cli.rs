@@ -1,0 +1,231 @@
+//! The command line, as clap definitions. What each command does lives in [`crate::commands`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::{ChannelKind, TicketNumber};
+use crate::sources::import::Format;
+
+/// tix: a terminal inbox for customer-support agents.
+///
+/// Every customer chat from LINE, Messenger, Instagram, WhatsApp, Shopee and Lazada in one local
+/// SQLite file, turned into tickets you can triage from the keyboard or from scripts.
+#[derive(Debug, Parser)]
+#[command(name = "tix", version, propagate_version = true)]
+pub struct Cli {
+    /// The database file [default: tix.db in your data directory]
+    #[arg(long, global = true, env = "TIX_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// The configuration file [default: config.toml in your config directory]
+    #[arg(long, global = true, env = "TIX_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// The agent you act as [default: `me` in the config file]
+    #[arg(long = "as", global = true, env = "TIX_AGENT", value_name = "AGENT")]
+    pub agent: Option<String>,
+
+    /// Open a throwaway demo database with simulated customers writing in live
+    #[arg(long)]
+    pub demo: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import messages from JSON Lines or CSV files (re-importing adds nothing)
+    Import(ImportArgs),
+    /// Generate realistic simulated traffic into the database
+    Simulate(SimulateArgs),
+    /// List tickets
+    #[command(subcommand)]
+    Tickets(TicketsCommand),
+    /// Show or act on one ticket (or several, where the action allows)
+    #[command(subcommand)]
+    Ticket(TicketCommand),
+    /// List or merge contacts
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
+    /// Take back your latest action
+    Undo,
+    /// Do again the action you undid last
+    Redo,
+    /// Show where tix keeps its files, or check the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Files to import
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The files' format; auto picks by extension, then by content
+    #[arg(long, default_value = "auto")]
+    pub format: Format,
+    /// Import the valid lines and write the invalid ones to the rejects file
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Where rejected lines go, unchanged [default: FILE.rejects next to the first file]
+    #[arg(long, value_name = "PATH", requires = "skip_invalid")]
+    pub rejects: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// How many messages to generate (customers' and agents' together)
+    #[arg(long, default_value_t = 10_000)]
+    pub messages: usize,
+    /// The seed: the same seed gives the same traffic
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How many days of history the messages span, ending now
+    #[arg(long, default_value_t = 14)]
+    pub days: u32,
+    /// Send the messages live, this many per second, stamped with the current time
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFilter {
+    Open,
+    Closed,
+    Spam,
+    All,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketsCommand {
+    /// List tickets, longest-waiting first for open ones, newest first otherwise
+    List {
+        #[arg(long, default_value = "open")]
+        status: StatusFilter,
+        /// Only tickets assigned to this agent
+        #[arg(long)]
+        assignee: Option<String>,
+        /// Only tickets of this team
+        #[arg(long)]
+        team: Option<String>,
+        /// Only tickets on this channel
+        #[arg(long)]
+        channel: Option<ChannelKind>,
+        /// At most this many tickets
+        #[arg(long)]
+        limit: Option<i64>,
+        /// Print one JSON array
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AddRemove {
+    Add,
+    Remove,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketCommand {
+    /// The ticket's whole conversation: messages, notes and journal lines
+    Show {
+        number: TicketNumber,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Assign tickets to an agent and/or a team
+    Assign {
+        #[arg(required = true)]
+        numbers: Vec<TicketNumber>,
+        #[arg(long)]
+        agent: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Remove the agent and team from tickets
+    Unassign {
+        #[arg(required = true)]
+        numbers: Vec<TicketNumber>,
+    },
+    /// Assign tickets to yourself
+    Take {
+        #[arg(required = true)]
+        numbers: Vec<TicketNumber>,
+    },
+    /// Close tickets
+    Close {
+        #[arg(required = true)]
+        numbers: Vec<TicketNumber>,
+    },
+    /// Reopen closed tickets
+    Reopen {
+        #[arg(required = true)]
+        numbers: Vec<TicketNumber>,
+    },
+    /// Mark tickets as spam: later messages are kept silently
+    Spam {
+        #[arg(required = true)]
+        numbers: Vec<TicketNumber>,
+    },
+    /// Bring tickets back from spam, open
+    NotSpam {
+        #[arg(required = true)]
+        numbers: Vec<TicketNumber>,
+    },
+    /// Flag a ticket for follow-up, or clear the flag
+    FollowUp { number: TicketNumber, state: OnOff },
+    /// Add or remove a label
+    Label {
+        number: TicketNumber,
+        op: AddRemove,
+        name: String,
+    },
+    /// Add an internal note (never sent to the customer)
+    Note { number: TicketNumber, text: String },
+    /// Reply to the customer
+    Reply { number: TicketNumber, text: String },
+    /// Set a field's value (an empty value clears it)
+    Field {
+        number: TicketNumber,
+        name: String,
+        value: String,
+    },
+    /// Open a ticket on a contact's conversation on a channel (or show the open one)
+    Open {
+        #[arg(long)]
+        contact: i64,
+        #[arg(long)]
+        channel: ChannelKind,
+        /// The channel account, if not the channel's default one
+        #[arg(long)]
+        account: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// List contacts with their channel identities
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move every conversation of contact FROM to contact INTO (undo moves them back)
+    Merge { from: i64, into: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the database and configuration paths in use
+    Paths,
+    /// Check the configuration file and report the first problem
+    Check,
+}

@@ -1,0 +1,263 @@
+//! `tix simulate` and `tix --demo`: simulated traffic through the same arrival path as imports.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::import::Batcher;
+use super::{Setup, now};
+use crate::cli::SimulateArgs;
+use crate::desk::{Ctx, Desk, DeskError};
+use crate::domain::{ChannelKind, Direction, Status, text, time};
+use crate::sources::simulate::{SimConfig, SimEvent, Simulator};
+
+/// Feeds simulated events to the desk: messages in batches, agents' closes and spam marks as
+/// their own actions, in an order that keeps each conversation's history as simulated.
+struct Feeder<'d> {
+    batcher: Batcher<'d>,
+    /// Conversations with messages waiting in the current batch.
+    pending: HashSet<(ChannelKind, String)>,
+    actions: usize,
+}
+
+impl<'d> Feeder<'d> {
+    fn new(desk: &'d mut Desk) -> Feeder<'d> {
+        Feeder {
+            batcher: Batcher::new(desk),
+            pending: HashSet::new(),
+            actions: 0,
+        }
+    }
+
+    fn feed(&mut self, event: SimEvent) -> Result<()> {
+        match event {
+            SimEvent::Message(m) => {
+                self.pending.insert((m.channel, m.customer_id.clone()));
+                self.batcher.push(m)?;
+            }
+            SimEvent::Close {
+                channel,
+                customer_id,
+                agent,
+                at,
+            } => self.act(channel, customer_id, Ctx { agent, at }, false)?,
+            SimEvent::MarkSpam {
+                channel,
+                customer_id,
+                agent,
+                at,
+            } => self.act(channel, customer_id, Ctx { agent, at }, true)?,
+        }
+        Ok(())
+    }
+
+    fn act(&mut self, channel: ChannelKind, customer: String, ctx: Ctx, spam: bool) -> Result<()> {
+        let key = (channel, customer);
+        // The agent acts after what the customer wrote: store that first.
+        if self.pending.contains(&key) {
+            self.flush()?;
+        }
+        let desk = self.batcher.desk();
+        let Some((ticket, status)) = desk
+            .read()
+            .current_ticket_of_customer(channel.as_str(), &key.1)?
+        else {
+            return Ok(());
+        };
+        let result = match (spam, status) {
+            (false, Status::Open) => desk.close(&ctx, &[ticket]),
+            (true, Status::Open | Status::Closed) => desk.mark_spam(&ctx, &[ticket]),
+            _ => return Ok(()),
+        };
+        match result {
+            Ok(_) => self.actions += 1,
+            // Another simulated agent got there first: as in a real shop, nothing to do.
+            Err(DeskError::Refused(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.batcher.flush()?;
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+pub fn run(setup: &Setup, args: &SimulateArgs) -> Result<()> {
+    let mut desk = setup.open_desk()?;
+    let sim = Simulator::new(SimConfig {
+        seed: args.seed,
+        messages: args.messages,
+        days: args.days,
+        end: now(),
+    });
+    if let Some(rate) = args.rate {
+        let stop = stop_on_ctrl_c()?;
+        return live(&mut desk, sim, rate, &stop, &mut std::io::stdout());
+    }
+    let started = Instant::now();
+    let bar = ProgressBar::new(args.messages as u64).with_style(
+        ProgressStyle::with_template("{spinner} simulating {wide_bar} {pos}/{len} ({eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut feeder = Feeder::new(&mut desk);
+    let mut messages = 0u64;
+    for event in sim {
+        if matches!(event, SimEvent::Message(_)) {
+            messages += 1;
+            if messages.is_multiple_of(1024) {
+                bar.set_position(messages);
+            }
+        }
+        feeder.feed(event)?;
+    }
+    feeder.flush()?;
+    bar.finish_and_clear();
+    let r = feeder.batcher.report;
+    let actions = feeder.actions;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "simulated {} messages (new {}, duplicates {}), tickets created {}, reopened {}, \
+         agent actions {}, {:.2} s, {:.0} messages/s",
+        r.read,
+        r.new,
+        r.duplicates,
+        r.tickets_created,
+        r.tickets_reopened,
+        actions,
+        secs,
+        r.read as f64 / secs.max(1e-9)
+    );
+    Ok(())
+}
+
+/// Sends simulated traffic live, `rate` messages a second stamped with the current time, printing
+/// each arrival, until the simulation ends or `stop` is set.
+fn live(
+    desk: &mut Desk,
+    sim: Simulator,
+    rate: f64,
+    stop: &AtomicBool,
+    out: &mut impl Write,
+) -> Result<()> {
+    let rate = rate.clamp(0.01, 10_000.0);
+    let started = Instant::now();
+    let mut feeder = Feeder::new(desk);
+    let mut sent = 0u64;
+    for mut event in sim {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let at = now();
+        match &mut event {
+            SimEvent::Message(m) => {
+                let due = started + Duration::from_secs_f64(sent as f64 / rate);
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    // Store what is waiting before sleeping, so it shows up at once.
+                    feeder.flush()?;
+                    sleep_unless_stopped(wait, stop);
+                }
+                sent += 1;
+                m.sent_at = now();
+                let who = match m.direction {
+                    Direction::In => m.display_name.clone().unwrap_or(m.customer_id.clone()),
+                    Direction::Out => format!("→ {}", m.agent.as_deref().unwrap_or("agent")),
+                };
+                let body = if m.text.is_empty() {
+                    format!("[{}]", m.kind.as_str())
+                } else {
+                    m.text.clone()
+                };
+                writeln!(
+                    out,
+                    "{}  {:<9}  {}  {}",
+                    time::short_local(m.sent_at),
+                    m.channel.as_str(),
+                    text::fit(&who, 18),
+                    text::truncate(&body, 70)
+                )?;
+            }
+            SimEvent::Close { at: t, .. } | SimEvent::MarkSpam { at: t, .. } => *t = at,
+        }
+        feeder.feed(event)?;
+    }
+    feeder.flush()?;
+    Ok(())
+}
+
+fn sleep_unless_stopped(wait: Duration, stop: &AtomicBool) {
+    let until = Instant::now() + wait;
+    while !stop.load(Ordering::Relaxed) {
+        let Some(left) = until.checked_duration_since(Instant::now()) else {
+            return;
+        };
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
+}
+
+fn stop_on_ctrl_c() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .context("cannot watch for Ctrl-C")?;
+    Ok(stop)
+}
+
+/// `tix --demo`: a throwaway database with a few days of history and customers writing live.
+pub fn run_demo(setup: &Setup) -> Result<()> {
+    let dir = tempfile::Builder::new().prefix("tix-demo-").tempdir()?;
+    let db = dir.path().join("demo.db");
+    let store = crate::store::Store::open(&db)?;
+    let settings = setup.config.settings().map_err(anyhow::Error::msg)?;
+    let mut desk = Desk::new(store, settings);
+    let end = now();
+    let history = Simulator::new(SimConfig {
+        seed: 7,
+        messages: 3_000,
+        days: 3,
+        end,
+    });
+    let mut feeder = Feeder::new(&mut desk);
+    for event in history {
+        feeder.feed(event)?;
+    }
+    feeder.flush()?;
+    let t = desk.read().totals()?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "tix demo: {} open tickets ({} unassigned), {} closed, {} spam, {} messages",
+        t.open, t.unassigned_open, t.closed, t.spam, t.messages
+    )?;
+    writeln!(
+        out,
+        "database: {} (deleted when the demo ends)",
+        db.display()
+    )?;
+    writeln!(
+        out,
+        "The terminal inbox is not built yet: new messages are printed as they arrive.\n\
+         In another terminal, try: TIX_DB={} tix tickets list\nCtrl-C ends the demo.\n",
+        db.display()
+    )?;
+    drop(out);
+    let stop = stop_on_ctrl_c()?;
+    let live_traffic = Simulator::new(SimConfig {
+        seed: 8,
+        messages: 1_000_000,
+        days: 365,
+        end: end + 365 * 86_400_000,
+    });
+    live(&mut desk, live_traffic, 3.0, &stop, &mut std::io::stdout())?;
+    drop(desk);
+    drop(dir);
+    println!("\ndemo ended; its database was deleted");
+    Ok(())
+}
