@@ -3,14 +3,15 @@
 //! Arrivals from every source, agents' actions from the command line and the inbox, and undo all
 //! come through here, and every change is journalled in the same transaction that makes it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use crate::domain::{
-    AccountId, Actor, Assignment, ChannelKind, ContactId, Change, Direction, Inbound, Lifecycle,
-    Millis, Status, TicketNumber, time,
+    AccountId, Actor, Assignment, Change, ChannelKind, ContactId, ConversationId, Direction,
+    Inbound, Lifecycle, Millis, Status, TicketNumber, time,
 };
 use crate::store::{
-    ArrivalState, ConversationRef, NewEvent, NewMessage, Sql, Store, StoreError, Ticket,
+    ArrivalState, ArrivalWriter, NewEvent, NewMessage, Sql, Store, StoreError, Ticket,
 };
 
 /// The default reopen window: a customer who writes within a day of a close reopens the ticket.
@@ -110,8 +111,16 @@ pub struct Desk {
 
 /// One conversation's working state during a batch of arrivals.
 struct ConversationWork {
-    conversation: ConversationRef,
-    ticket: Option<ArrivalState>,
+    id: ConversationId,
+    ticket: Option<TicketWork>,
+}
+
+/// A ticket's working state during a batch of arrivals.
+struct TicketWork {
+    state: ArrivalState,
+    /// `Some(created_by)` for a ticket this batch started (inserted at the end of the batch).
+    new: Option<String>,
+    /// Whether the batch changed it.
     dirty: bool,
 }
 
@@ -142,8 +151,8 @@ impl Desk {
     /// lifecycle (DESIGN §1, §2). Already-stored message ids are dropped, so re-imports add nothing.
     ///
     /// Work is done once per batch where it can be: each conversation and its ticket are looked up
-    /// once, each touched ticket is written back once, and the search index is filled in one
-    /// statement at the end.
+    /// once, new tickets get their numbers up front and are written once with their final state,
+    /// each touched ticket is updated once, and the search index is filled in one statement.
     pub fn ingest(&mut self, batch: &[Inbound]) -> Result<IngestReport> {
         let window = self.settings.reopen_window;
         self.store.write(|sql| {
@@ -152,10 +161,12 @@ impl Desk {
                 ..IngestReport::default()
             };
             let last_before = sql.last_message_id()?;
+            let mut next_ticket = sql.next_ticket_number()?;
+            let mut writer = sql.arrival_writer()?;
             let mut accounts: HashMap<(ChannelKind, &str), AccountId> = HashMap::new();
-            let mut seen: HashSet<(AccountId, &str)> = HashSet::with_capacity(batch.len());
             let mut work: HashMap<(AccountId, &str), ConversationWork> = HashMap::new();
-            let mut finished: Vec<ArrivalState> = Vec::new();
+            let mut finished: Vec<(ConversationId, TicketWork)> = Vec::new();
+            let mut journal_lines: Vec<(Change, Actor, Millis)> = Vec::new();
 
             for m in batch {
                 let account = match accounts.get(&(m.channel, m.account_name())) {
@@ -166,106 +177,93 @@ impl Desk {
                         id
                     }
                 };
-                if !seen.insert((account, m.message_id.as_str()))
-                    || sql.message_exists(account, &m.message_id)?
-                {
-                    report.duplicates += 1;
-                    continue;
-                }
-                let key = (account, m.customer_id.as_str());
-                let conv = match work.entry(key) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(open_conversation(sql, account, m)?)
-                    }
+                let conv = match work.entry((account, m.customer_id.as_str())) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => e.insert(open_conversation(sql, &mut writer, account, m)?),
                 };
-                let actor = match m.direction {
-                    Direction::In => Actor::Customer,
-                    Direction::Out => m
-                        .agent
-                        .clone()
-                        .map(Actor::Agent)
-                        .unwrap_or(Actor::System),
+                let joins = choose_ticket(conv.ticket.as_ref().map(|t| &t.state), m, window);
+                let number = match (&joins, &conv.ticket) {
+                    (Joins::New, _) | (_, None) => next_ticket,
+                    (_, Some(t)) => t.state.number,
                 };
-                let joins = choose_ticket(conv.ticket.as_ref(), m, window);
-                let state = match joins {
-                    Joins::Current => conv.ticket.as_mut(),
-                    Joins::Reopen => {
-                        let t = conv.ticket.as_mut();
-                        if let Some(t) = t {
-                            let before = t.lifecycle.clone();
-                            t.lifecycle = Lifecycle {
-                                status: Status::Open,
-                                closed_at: None,
-                                closed_by: None,
-                                reopen_count: before.reopen_count + 1,
-                            };
-                            journal(
-                                sql,
-                                &Change::Lifecycle {
-                                    ticket: t.number,
-                                    before,
-                                    after: t.lifecycle.clone(),
-                                },
-                                &actor,
-                                m.sent_at,
-                                None,
-                                None,
-                            )?;
-                            report.tickets_reopened += 1;
-                            Some(t)
-                        } else {
-                            None
-                        }
-                    }
-                    Joins::New => {
-                        if let Some(old) = conv.ticket.take().filter(|_| conv.dirty) {
-                            finished.push(old);
-                        }
-                        let created_by = actor.name().unwrap_or("customer").to_string();
-                        let number =
-                            sql.insert_ticket(conv.conversation.id, m.sent_at, &created_by)?;
-                        journal(
-                            sql,
-                            &Change::Created { ticket: number },
-                            &actor,
-                            m.sent_at,
-                            None,
-                            None,
-                        )?;
-                        report.tickets_created += 1;
-                        conv.ticket = Some(fresh_arrival_state(number, m.sent_at));
-                        conv.ticket.as_mut()
-                    }
-                };
-                let Some(t) = state else {
-                    // `choose_ticket` only joins an existing ticket when there is one.
-                    continue;
-                };
-                let id = sql.insert_message(&NewMessage {
+                let Some(message_id) = writer.insert_message(&NewMessage {
                     account_id: account,
                     external_id: &m.message_id,
-                    conversation_id: conv.conversation.id,
-                    ticket: t.number,
+                    conversation_id: conv.id,
+                    ticket: number,
                     direction: m.direction,
                     author: m.agent.as_deref(),
                     kind: m.kind,
                     body: &m.text,
                     sent_at: m.sent_at,
-                })?;
-                apply_arrival(t, id, m);
-                if t.lifecycle.status == Status::Spam && m.direction == Direction::In {
+                })?
+                else {
+                    report.duplicates += 1;
+                    continue;
+                };
+                let actor = arrival_actor(m);
+                let t = match (joins, conv.ticket.take()) {
+                    (Joins::Current, Some(t)) => conv.ticket.insert(t),
+                    (Joins::Reopen, Some(mut t)) => {
+                        let before = t.state.lifecycle.clone();
+                        t.state.lifecycle = Lifecycle {
+                            status: Status::Open,
+                            closed_at: None,
+                            closed_by: None,
+                            reopen_count: before.reopen_count + 1,
+                        };
+                        journal_lines.push((
+                            Change::Lifecycle {
+                                ticket: number,
+                                before,
+                                after: t.state.lifecycle.clone(),
+                            },
+                            actor,
+                            m.sent_at,
+                        ));
+                        report.tickets_reopened += 1;
+                        conv.ticket.insert(t)
+                    }
+                    (_, old) => {
+                        finished.extend(old.filter(|o| o.dirty).map(|o| (conv.id, o)));
+                        next_ticket += 1;
+                        report.tickets_created += 1;
+                        let created_by = actor.name().unwrap_or("customer").to_string();
+                        journal_lines.push((Change::Created { ticket: number }, actor, m.sent_at));
+                        conv.ticket.insert(TicketWork {
+                            state: fresh_arrival_state(number, m.sent_at),
+                            new: Some(created_by),
+                            dirty: true,
+                        })
+                    }
+                };
+                apply_arrival(&mut t.state, message_id, m);
+                t.dirty = true;
+                if t.state.lifecycle.status == Status::Spam && m.direction == Direction::In {
                     report.to_spam += 1;
                 }
-                conv.dirty = true;
                 report.new += 1;
             }
 
-            for t in finished
-                .iter()
-                .chain(work.values().filter(|w| w.dirty).filter_map(|w| w.ticket.as_ref()))
-            {
-                sql.save_arrival_state(t)?;
+            let current = work
+                .values_mut()
+                .filter_map(|w| w.ticket.take().filter(|t| t.dirty).map(|t| (w.id, t)));
+            for (conversation, t) in finished.into_iter().chain(current) {
+                match &t.new {
+                    Some(created_by) => writer.insert_ticket(
+                        conversation,
+                        t.state
+                            .updated_at
+                            .min(t.state.last_message_at.unwrap_or(i64::MAX)),
+                        created_by,
+                        &t.state,
+                    )?,
+                    None => writer.update_ticket(&t.state)?,
+                }
+            }
+            drop(writer);
+            for (change, actor, at) in &journal_lines {
+                journal(sql, change, actor, *at, None, None)?;
             }
             sql.index_messages_after(last_before)?;
             Ok(report)
@@ -579,17 +577,20 @@ impl Desk {
             let account = sql.account_of_conversation(t.conversation_id)?;
             let last = sql.last_message_id()?;
             let external_id = format!("tix-out-{}", last + 1);
-            let message = sql.insert_message(&NewMessage {
-                account_id: account,
-                external_id: &external_id,
-                conversation_id: t.conversation_id,
-                ticket,
-                direction: Direction::Out,
-                author: Some(&ctx.agent),
-                kind: crate::domain::MessageKind::Text,
-                body: text,
-                sent_at: ctx.at,
-            })?;
+            let message = sql
+                .arrival_writer()?
+                .insert_message(&NewMessage {
+                    account_id: account,
+                    external_id: &external_id,
+                    conversation_id: t.conversation_id,
+                    ticket,
+                    direction: Direction::Out,
+                    author: Some(&ctx.agent),
+                    kind: crate::domain::MessageKind::Text,
+                    body: text,
+                    sent_at: ctx.at,
+                })?
+                .ok_or_else(|| DeskError::Refused(format!("message id {external_id} is taken")))?;
             sql.record_reply(ticket, message, ctx.at)?;
             sql.index_messages_after(last)?;
             journal(
@@ -778,32 +779,36 @@ fn choose_ticket(current: Option<&ArrivalState>, m: &Inbound, window: Option<Mil
     }
 }
 
-fn open_conversation(sql: &Sql<'_>, account: AccountId, m: &Inbound) -> Result<ConversationWork> {
-    if let Some(conversation) = sql.find_conversation(account, &m.customer_id)? {
-        if let Some(name) = m.display_name.as_deref().filter(|n| !n.trim().is_empty()) {
-            sql.name_contact_if_unnamed(conversation.contact_id, name)?;
+fn arrival_actor(m: &Inbound) -> Actor {
+    match m.direction {
+        Direction::In => Actor::Customer,
+        Direction::Out => m.agent.clone().map(Actor::Agent).unwrap_or(Actor::System),
+    }
+}
+
+fn open_conversation(
+    sql: &Sql<'_>,
+    writer: &mut ArrivalWriter<'_>,
+    account: AccountId,
+    m: &Inbound,
+) -> Result<ConversationWork> {
+    let display_name = m.display_name.as_deref().filter(|n| !n.trim().is_empty());
+    if let Some(known) = writer.conversation(account, &m.customer_id)? {
+        if let (true, Some(name)) = (known.unnamed, display_name) {
+            sql.rename_contact(known.conversation.contact_id, name)?;
         }
         return Ok(ConversationWork {
-            conversation,
-            ticket: sql.arrival_ticket(conversation.id)?,
-            dirty: false,
+            id: known.conversation.id,
+            ticket: known.ticket.map(|state| TicketWork {
+                state,
+                new: None,
+                dirty: false,
+            }),
         });
     }
-    let name = m
-        .display_name
-        .as_deref()
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or(&m.customer_id);
-    let contact = sql.create_contact(name, m.sent_at)?;
+    let contact = sql.create_contact(display_name.unwrap_or(&m.customer_id), m.sent_at)?;
     let id = sql.create_conversation(account, &m.customer_id, contact, m.sent_at)?;
-    Ok(ConversationWork {
-        conversation: ConversationRef {
-            id,
-            contact_id: contact,
-        },
-        ticket: None,
-        dirty: false,
-    })
+    Ok(ConversationWork { id, ticket: None })
 }
 
 fn fresh_arrival_state(number: TicketNumber, at: Millis) -> ArrivalState {
@@ -894,7 +899,9 @@ fn action_changes(sql: &Sql<'_>, action: i64) -> Result<Vec<Change>> {
         .iter()
         .map(|p| {
             serde_json::from_str::<Change>(p).map_err(|e| {
-                DeskError::Refused(format!("the journal entry of this action is unreadable: {e}"))
+                DeskError::Refused(format!(
+                    "the journal entry of this action is unreadable: {e}"
+                ))
             })
         })
         .collect()

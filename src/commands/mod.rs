@@ -1,6 +1,6 @@
 //! What each command-line command does. `main` parses the arguments and hands them here.
 
-mod import;
+pub mod import;
 mod print;
 mod simulate;
 
@@ -18,6 +18,7 @@ use crate::desk::{Ctx, Desk, DeskError, Done};
 use crate::domain::{Millis, Status, time};
 use crate::store::{Store, TicketFilter};
 
+pub use import::{BatchSizer, Batcher};
 pub use simulate::run_demo;
 
 /// Where the database and config live, and who is acting, after flags, environment and config

@@ -220,6 +220,24 @@ mod tests {
     }
 
     #[test]
+    fn open_queue_page_walks_its_partial_index_without_sorting() {
+        let store = Store::open_in_memory().unwrap();
+        let plan = store.read().explain_open_queue_page().unwrap();
+        assert!(
+            plan.iter()
+                .any(|l| l.contains("USING INDEX tickets_open_queue")),
+            "{plan:#?}"
+        );
+        assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "{plan:#?}");
+        assert!(
+            !plan
+                .iter()
+                .any(|l| l.starts_with("SCAN") && !l.contains("tickets_open_queue")),
+            "{plan:#?}"
+        );
+    }
+
+    #[test]
     fn refuses_a_database_from_a_newer_tix() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tix.db");

@@ -35,6 +35,124 @@ pub struct ArrivalState {
     pub unread: i64,
 }
 
+/// What the arrival path knows of a conversation when a batch first meets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownConversation {
+    pub conversation: ConversationRef,
+    /// The contact is still named by their channel id: a display name, when one comes, is better.
+    pub unnamed: bool,
+    /// The ticket an arrival would join: the Open one, else the latest.
+    pub ticket: Option<ArrivalState>,
+}
+
+/// The arrival path's statements, prepared once per batch instead of looked up per message.
+pub struct ArrivalWriter<'c> {
+    conn: &'c Connection,
+    conversation: rusqlite::Statement<'c>,
+    insert_message: rusqlite::Statement<'c>,
+    insert_ticket: rusqlite::Statement<'c>,
+    update_ticket: rusqlite::Statement<'c>,
+}
+
+impl ArrivalWriter<'_> {
+    pub fn conversation(
+        &mut self,
+        account: AccountId,
+        external_id: &str,
+    ) -> Result<Option<KnownConversation>> {
+        self.conversation
+            .query_row(params![account, external_id], |r| {
+                let ticket = match r.get::<_, Option<i64>>(3)? {
+                    None => None,
+                    Some(number) => Some(ArrivalState {
+                        number,
+                        lifecycle: lifecycle_at(r, 4)?,
+                        updated_at: r.get(8)?,
+                        first_response_at: r.get(9)?,
+                        message_count: r.get(10)?,
+                        last_message_id: r.get(11)?,
+                        last_message_at: r.get(12)?,
+                        waiting_since: r.get(13)?,
+                        unread: r.get(14)?,
+                    }),
+                };
+                Ok(KnownConversation {
+                    conversation: ConversationRef {
+                        id: r.get(0)?,
+                        contact_id: r.get(1)?,
+                    },
+                    unnamed: r.get(2)?,
+                    ticket,
+                })
+            })
+            .optional()
+            .map_err(Into::into)
+    }
+
+    /// Appends a message; `None` if its (account, message id) is already stored.
+    pub fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<Option<i64>> {
+        let inserted = self.insert_message.execute(params![
+            m.account_id,
+            m.external_id,
+            m.conversation_id,
+            m.ticket,
+            m.direction.as_str(),
+            m.author,
+            m.kind.as_str(),
+            m.body,
+            m.sent_at,
+        ])?;
+        Ok((inserted == 1).then(|| self.conn.last_insert_rowid()))
+    }
+
+    /// Inserts a ticket the batch started, with the number it was given up front.
+    pub fn insert_ticket(
+        &mut self,
+        conversation: ConversationId,
+        created_at: Millis,
+        created_by: &str,
+        s: &ArrivalState,
+    ) -> Result<()> {
+        self.insert_ticket.execute(params![
+            s.number,
+            conversation,
+            s.lifecycle.status.as_str(),
+            s.lifecycle.closed_at,
+            s.lifecycle.closed_by,
+            s.lifecycle.reopen_count,
+            created_at,
+            created_by,
+            s.updated_at,
+            s.first_response_at,
+            s.message_count,
+            s.last_message_id,
+            s.last_message_at,
+            s.waiting_since,
+            s.unread,
+        ])?;
+        Ok(())
+    }
+
+    /// Writes back what a batch did to a ticket that existed before it.
+    pub fn update_ticket(&mut self, s: &ArrivalState) -> Result<()> {
+        self.update_ticket.execute(params![
+            s.number,
+            s.lifecycle.status.as_str(),
+            s.lifecycle.closed_at,
+            s.lifecycle.closed_by,
+            s.lifecycle.reopen_count,
+            s.updated_at,
+            s.first_response_at,
+            s.message_count,
+            s.last_message_id,
+            s.last_message_at,
+            s.waiting_since,
+            s.unread,
+        ])?;
+        Ok(())
+    }
+}
+
 /// A ticket as agents' actions see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ticket {
@@ -297,25 +415,6 @@ impl Sql<'_> {
             .map_err(Into::into)
     }
 
-    pub fn find_conversation(
-        &self,
-        account: AccountId,
-        external_id: &str,
-    ) -> Result<Option<ConversationRef>> {
-        self.conn
-            .prepare_cached(
-                "SELECT id, contact_id FROM conversations WHERE account_id = ?1 AND external_id = ?2",
-            )?
-            .query_row(params![account, external_id], |r| {
-                Ok(ConversationRef {
-                    id: r.get(0)?,
-                    contact_id: r.get(1)?,
-                })
-            })
-            .optional()
-            .map_err(Into::into)
-    }
-
     pub fn create_contact(&self, name: &str, at: Millis) -> Result<ContactId> {
         self.conn
             .prepare_cached("INSERT INTO contacts (name, created_at) VALUES (?1, ?2)")?
@@ -429,13 +528,9 @@ impl Sql<'_> {
         Ok(())
     }
 
-    /// Gives a contact a real name when all we had was their channel id.
-    pub fn name_contact_if_unnamed(&self, contact: ContactId, name: &str) -> Result<()> {
+    pub fn rename_contact(&self, contact: ContactId, name: &str) -> Result<()> {
         self.conn
-            .prepare_cached(
-                "UPDATE contacts SET name = ?1 WHERE id = ?2 AND name IN
-                 (SELECT external_id FROM conversations WHERE contact_id = ?2)",
-            )?
+            .prepare_cached("UPDATE contacts SET name = ?1 WHERE id = ?2")?
             .execute(params![name, contact])?;
         Ok(())
     }
@@ -485,101 +580,40 @@ impl Sql<'_> {
 
     // ----- the arrival path --------------------------------------------------------------------
 
-    pub fn message_exists(&self, account: AccountId, external_id: &str) -> Result<bool> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT 1 FROM messages WHERE account_id = ?1 AND external_id = ?2")?
-            .exists(params![account, external_id])?)
-    }
-
-    /// The ticket an arrival would join: the conversation's Open ticket, else its latest one.
-    pub fn arrival_ticket(&self, conversation: ConversationId) -> Result<Option<ArrivalState>> {
-        self.conn
-            .prepare_cached(&format!(
-                "SELECT t.id, {LIFECYCLE_COLUMNS}, t.updated_at, t.first_response_at,
+    /// Statements the arrival path runs for every message or conversation, prepared once per batch.
+    pub fn arrival_writer(&self) -> Result<ArrivalWriter<'_>> {
+        Ok(ArrivalWriter {
+            conn: self.conn,
+            conversation: self.conn.prepare(&format!(
+                "SELECT cv.id, cv.contact_id, c.name = cv.external_id,
+                        t.id, {LIFECYCLE_COLUMNS}, t.updated_at, t.first_response_at,
                         t.message_count, t.last_message_id, t.last_message_at, t.waiting_since,
                         t.unread
-                 FROM tickets t WHERE t.conversation_id = ?1
-                 ORDER BY t.status = 'open' DESC, t.id DESC LIMIT 1"
-            ))?
-            .query_row([conversation], |r| {
-                Ok(ArrivalState {
-                    number: r.get(0)?,
-                    lifecycle: lifecycle_at(r, 1)?,
-                    updated_at: r.get(5)?,
-                    first_response_at: r.get(6)?,
-                    message_count: r.get(7)?,
-                    last_message_id: r.get(8)?,
-                    last_message_at: r.get(9)?,
-                    waiting_since: r.get(10)?,
-                    unread: r.get(11)?,
-                })
-            })
-            .optional()
-            .map_err(Into::into)
-    }
-
-    /// Starts a new Open ticket and returns its number.
-    pub fn insert_ticket(
-        &self,
-        conversation: ConversationId,
-        at: Millis,
-        created_by: &str,
-    ) -> Result<TicketNumber> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO tickets (conversation_id, status, created_at, created_by, updated_at)
-                 VALUES (?1, 'open', ?2, ?3, ?2)",
-            )?
-            .execute(params![conversation, at, created_by])?;
-        Ok(self.conn.last_insert_rowid())
-    }
-
-    /// Writes back what a batch of arrivals did to one ticket.
-    pub fn save_arrival_state(&self, s: &ArrivalState) -> Result<()> {
-        self.conn
-            .prepare_cached(
+                 FROM conversations cv JOIN contacts c ON c.id = cv.contact_id
+                 LEFT JOIN tickets t ON t.id = (
+                    SELECT id FROM tickets WHERE conversation_id = cv.id
+                    ORDER BY status = 'open' DESC, id DESC LIMIT 1)
+                 WHERE cv.account_id = ?1 AND cv.external_id = ?2"
+            ))?,
+            insert_message: self.conn.prepare(
+                "INSERT INTO messages (account_id, external_id, conversation_id, ticket_id,
+                    direction, author, kind, body, sent_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (account_id, external_id) DO NOTHING",
+            )?,
+            insert_ticket: self.conn.prepare(
+                "INSERT INTO tickets (id, conversation_id, status, closed_at, closed_by,
+                    reopen_count, created_at, created_by, updated_at, first_response_at,
+                    message_count, last_message_id, last_message_at, waiting_since, unread)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )?,
+            update_ticket: self.conn.prepare(
                 "UPDATE tickets SET status = ?2, closed_at = ?3, closed_by = ?4, reopen_count = ?5,
                     updated_at = ?6, first_response_at = ?7, message_count = ?8,
                     last_message_id = ?9, last_message_at = ?10, waiting_since = ?11, unread = ?12
                  WHERE id = ?1",
-            )?
-            .execute(params![
-                s.number,
-                s.lifecycle.status.as_str(),
-                s.lifecycle.closed_at,
-                s.lifecycle.closed_by,
-                s.lifecycle.reopen_count,
-                s.updated_at,
-                s.first_response_at,
-                s.message_count,
-                s.last_message_id,
-                s.last_message_at,
-                s.waiting_since,
-                s.unread,
-            ])?;
-        Ok(())
-    }
-
-    pub fn insert_message(&self, m: &NewMessage<'_>) -> Result<i64> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO messages (account_id, external_id, conversation_id, ticket_id, direction,
-                    author, kind, body, sent_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                m.account_id,
-                m.external_id,
-                m.conversation_id,
-                m.ticket,
-                m.direction.as_str(),
-                m.author,
-                m.kind.as_str(),
-                m.body,
-                m.sent_at,
-            ])?;
-        Ok(self.conn.last_insert_rowid())
+            )?,
+        })
     }
 
     /// The highest message id so far; the search index is filled from here after a batch.
@@ -601,7 +635,33 @@ impl Sql<'_> {
         Ok(())
     }
 
+    /// The number the next new ticket will get. Only meaningful inside a write transaction.
+    pub fn next_ticket_number(&self) -> Result<TicketNumber> {
+        Ok(self.conn.query_row(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'tickets'), 0),
+                        coalesce((SELECT max(id) FROM tickets), 0)) + 1",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     // ----- tickets -----------------------------------------------------------------------------
+
+    /// Starts a new, empty Open ticket (an agent opening one) and returns its number.
+    pub fn insert_ticket(
+        &self,
+        conversation: ConversationId,
+        at: Millis,
+        created_by: &str,
+    ) -> Result<TicketNumber> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO tickets (conversation_id, status, created_at, created_by, updated_at)
+                 VALUES (?1, 'open', ?2, ?3, ?2)",
+            )?
+            .execute(params![conversation, at, created_by])?;
+        Ok(self.conn.last_insert_rowid())
+    }
 
     pub fn ticket(&self, number: TicketNumber) -> Result<Option<Ticket>> {
         self.conn
