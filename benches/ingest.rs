@@ -45,13 +45,28 @@ fn main() {
     let path = dir.path().join("ingest.db");
     let mut desk = Desk::new(Store::open(&path).expect("open"), Settings::default());
     let started = Instant::now();
-    let mut batcher = Batcher::new(&mut desk);
-    for m in &messages {
-        batcher.push(m.clone()).expect("ingest");
-    }
-    batcher.flush().expect("ingest");
+    let report = match std::env::var("TIX_BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        // A fixed batch size, to see what batching itself costs.
+        Some(size) => {
+            let mut report = tix::desk::IngestReport::default();
+            for chunk in messages.chunks(size) {
+                report.add(&desk.ingest(chunk).expect("ingest"));
+            }
+            report
+        }
+        None => {
+            let mut batcher = Batcher::new(&mut desk);
+            for m in &messages {
+                batcher.push(m.clone()).expect("ingest");
+            }
+            batcher.flush().expect("ingest");
+            batcher.report
+        }
+    };
     let ingest = started.elapsed();
-    let report = batcher.report;
     println!(
         "arrival path: {:.2} s, {} new, {} tickets created, {} reopened",
         ingest.as_secs_f64(),

@@ -1,0 +1,1187 @@
+//! Streaming readers for `tix import`: files of messages as JSON Lines or CSV, one record at a time.
+//!
+//! Parsing only, no database. Each [`Record`] keeps its starting line and its original bytes, so
+//! the caller can report `FILE:LINE: reason` and copy rejected records, unchanged, into a rejects
+//! file that can be fixed and imported again. Memory stays bounded by the longest record, never
+//! the file.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+use std::str::FromStr;
+
+use serde_json::Value;
+
+use crate::domain::time::parse_time;
+use crate::domain::{ChannelKind, Direction, Inbound, MessageKind, UnknownName};
+
+/// How an import file is written. `Auto` decides from the file name, then from its content.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Format {
+    #[default]
+    Auto,
+    Jsonl,
+    Csv,
+}
+
+impl Format {
+    pub const ALL: [Format; 3] = [Format::Auto, Format::Jsonl, Format::Csv];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Auto => "auto",
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+        }
+    }
+
+    /// The format a file name promises (`.jsonl`, `.ndjson`, `.json`, `.csv`), if any.
+    pub fn from_extension(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Lets clap read `--format auto|jsonl|csv` through `FromStr`.
+impl FromStr for Format {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase();
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str() == wanted)
+            .ok_or_else(|| UnknownName {
+                what: "format",
+                given: s.to_string(),
+                expected: Format::ALL.map(Format::as_str).join(", "),
+            })
+    }
+}
+
+/// One message record of the file, parsed or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// 1-based line where the record starts (a quoted CSV field may carry it over more lines).
+    pub line: usize,
+    /// The record's original bytes with its line ending (the file's last record may have none),
+    /// for the rejects file. A byte-order mark belongs to the file, not to its first record.
+    pub raw: Vec<u8>,
+    /// Offset in the file just after this record, for a progress bar against [`Reader::total_bytes`].
+    pub bytes_read: u64,
+    /// The message, or what is wrong with the record (without the `FILE:LINE: ` prefix).
+    pub parsed: Result<Inbound, String>,
+}
+
+/// Yields the records of an import file in order. An `Err` item is an I/O failure, after which
+/// the reader stops; a bad record is an `Ok` item whose `parsed` is `Err`, and reading goes on.
+pub struct Reader {
+    format: Format,
+    total_bytes: u64,
+    source: Source,
+    done: bool,
+}
+
+enum Source {
+    Jsonl(JsonlSource),
+    Csv(Box<CsvSource>),
+}
+
+/// Opens an import file. With [`Format::Auto`] the extension decides (`.jsonl`, `.ndjson`,
+/// `.json` → JSON Lines, `.csv` → CSV); otherwise the first non-blank byte does (`{` → JSON
+/// Lines, anything else → CSV). A CSV file whose header lacks a required column fails here, so
+/// the caller does not reject every row one by one.
+pub fn open(path: &Path, format: Format) -> io::Result<Reader> {
+    let file = File::open(path)?;
+    let total_bytes = file.metadata()?.len();
+    let format = match format {
+        Format::Auto => Format::from_extension(path).unwrap_or(Format::Auto),
+        f => f,
+    };
+    Reader::new(file, format, total_bytes)
+}
+
+/// Bytes read from the source at a time; also the most that `Auto` looks at to sniff.
+const READ_BUFFER: usize = 64 * 1024;
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+impl Reader {
+    /// Reads records from any byte source (standard input, a pipe, a test buffer).
+    /// `total_bytes` is only reported back, for progress; pass 0 when unknown.
+    pub fn new(
+        source: impl Read + Send + 'static,
+        format: Format,
+        total_bytes: u64,
+    ) -> io::Result<Reader> {
+        Self::with_csv_buffer(Box::new(source), format, total_bytes, READ_BUFFER)
+    }
+
+    /// As [`Reader::new`]; tests shrink the CSV buffer to put record ends on buffer boundaries.
+    fn with_csv_buffer(
+        source: Box<dyn Read + Send>,
+        format: Format,
+        total_bytes: u64,
+        csv_buffer: usize,
+    ) -> io::Result<Reader> {
+        let mut src = BufReader::with_capacity(READ_BUFFER, source);
+        let bom = if src.fill_buf()?.starts_with(BOM) {
+            src.consume(BOM.len());
+            BOM.len() as u64
+        } else {
+            0
+        };
+        let format = match format {
+            Format::Auto => match src.fill_buf()?.iter().find(|b| !b.is_ascii_whitespace()) {
+                Some(b'{') | None => Format::Jsonl,
+                Some(_) => Format::Csv,
+            },
+            f => f,
+        };
+        let source = match format {
+            Format::Csv => Source::Csv(Box::new(CsvSource::new(src, bom, csv_buffer)?)),
+            _ => Source::Jsonl(JsonlSource {
+                src,
+                offset: bom,
+                line: 0,
+            }),
+        };
+        Ok(Reader {
+            format,
+            total_bytes,
+            source,
+            done: false,
+        })
+    }
+
+    /// The format in use, never `Auto`.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The CSV header line as it was in the file, so a CSV rejects file can start with it.
+    pub fn header(&self) -> Option<&[u8]> {
+        match &self.source {
+            Source::Csv(csv) => csv.header.as_deref(),
+            Source::Jsonl(_) => None,
+        }
+    }
+
+    /// The file's size when opened (0 if unknown), the end of the progress bar.
+    pub fn total_bytes(&self) -> u64 {
+        self.total_bytes
+    }
+}
+
+impl Iterator for Reader {
+    type Item = io::Result<Record>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = match &mut self.source {
+            Source::Jsonl(s) => s.next_record(),
+            Source::Csv(s) => s.next_record(),
+        };
+        match next {
+            Ok(Some(record)) => Some(Ok(record)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+struct JsonlSource {
+    src: BufReader<Box<dyn Read + Send>>,
+    /// File offset of the next unread byte.
+    offset: u64,
+    /// Lines read so far.
+    line: usize,
+}
+
+impl JsonlSource {
+    fn next_record(&mut self) -> io::Result<Option<Record>> {
+        loop {
+            let mut raw = Vec::new();
+            let n = self.src.read_until(b'\n', &mut raw)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.line += 1;
+            self.offset += n as u64;
+            if raw.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let parsed = match std::str::from_utf8(&raw) {
+                Ok(line) => parse_json_line(line),
+                Err(e) => Err(format!(
+                    "not valid UTF-8 (bad byte at column {})",
+                    e.valid_up_to() + 1
+                )),
+            };
+            return Ok(Some(Record {
+                line: self.line,
+                raw,
+                bytes_read: self.offset,
+                parsed,
+            }));
+        }
+    }
+}
+
+/// The columns and keys of the import format, in the order errors are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Channel,
+    From,
+    Name,
+    Id,
+    At,
+    Text,
+    Kind,
+    Direction,
+    Agent,
+    Account,
+}
+
+impl Field {
+    const ALL: [Field; 10] = [
+        Field::Channel,
+        Field::From,
+        Field::Name,
+        Field::Id,
+        Field::At,
+        Field::Text,
+        Field::Kind,
+        Field::Direction,
+        Field::Agent,
+        Field::Account,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Field::Channel => "channel",
+            Field::From => "from",
+            Field::Name => "name",
+            Field::Id => "id",
+            Field::At => "at",
+            Field::Text => "text",
+            Field::Kind => "kind",
+            Field::Direction => "direction",
+            Field::Agent => "agent",
+            Field::Account => "account",
+        }
+    }
+
+    fn required(self) -> bool {
+        matches!(
+            self,
+            Field::Channel | Field::From | Field::Id | Field::At | Field::Text
+        )
+    }
+
+    /// Platform exports often write ids and epoch times as JSON numbers.
+    fn accepts_integer(self) -> bool {
+        matches!(self, Field::From | Field::Id | Field::At)
+    }
+}
+
+/// One field's value as read from a JSON object or a CSV row, before meaning is checked.
+enum Slot<'a> {
+    Missing,
+    /// Wrong type or encoding; the error is already recorded.
+    Invalid,
+    Value(Cow<'a, str>),
+}
+
+/// Message kinds a file may carry; `system` lines are the desk's own and never imported.
+const IMPORT_KINDS: [MessageKind; 5] = [
+    MessageKind::Text,
+    MessageKind::Image,
+    MessageKind::Sticker,
+    MessageKind::File,
+    MessageKind::Location,
+];
+
+/// Epoch milliseconds outside 1973..5138 are almost surely seconds or microseconds, which would
+/// otherwise land silently in 1970 or the far future and upset reopen windows and waiting times.
+const PLAUSIBLE_MILLIS: std::ops::Range<i64> = 100_000_000_000..100_000_000_000_000;
+
+/// Reads one JSON Lines message, e.g.
+/// `{"channel":"line","from":"U4af…","id":"m-1001","at":"2026-11-20T09:15:00+07:00","text":"hi"}`.
+/// Keys the format does not know are ignored, as platform exports carry extras. Every problem
+/// found is listed, separated by `; `, each naming its field.
+pub fn parse_json_line(line: &str) -> Result<Inbound, String> {
+    let value: Value =
+        serde_json::from_str(line.trim_end()).map_err(|e| format!("not valid JSON: {e}"))?;
+    let object = match value {
+        Value::Object(object) => object,
+        Value::Array(_) => {
+            return Err("expected one JSON object per line, found an array".to_string());
+        }
+        other => {
+            return Err(format!(
+                "expected a JSON object, found {}",
+                describe_json(&other)
+            ));
+        }
+    };
+    let mut errors = Vec::new();
+    let slots = Field::ALL.map(|field| match object.get(field.name()) {
+        None | Some(Value::Null) => Slot::Missing,
+        Some(Value::String(s)) => Slot::Value(Cow::Borrowed(s.as_str())),
+        Some(Value::Number(n)) if field.accepts_integer() && (n.is_i64() || n.is_u64()) => {
+            Slot::Value(Cow::Owned(n.to_string()))
+        }
+        Some(other) => {
+            let expected = if field.accepts_integer() {
+                "a string or an integer"
+            } else {
+                "a string"
+            };
+            errors.push(format!(
+                "field \"{}\": expected {expected}, found {}",
+                field.name(),
+                describe_json(other)
+            ));
+            Slot::Invalid
+        }
+    });
+    build(slots, errors)
+}
+
+fn describe_json(v: &Value) -> String {
+    match v {
+        Value::Null => "null".to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(_) => "a string".to_string(),
+        Value::Array(_) => "an array".to_string(),
+        Value::Object(_) => "an object".to_string(),
+    }
+}
+
+/// Turns the read fields into a message, collecting every problem rather than the first.
+fn build(slots: [Slot<'_>; 10], mut errors: Vec<String>) -> Result<Inbound, String> {
+    let [
+        channel,
+        from,
+        name,
+        id,
+        at,
+        text,
+        kind,
+        direction,
+        agent,
+        account,
+    ] = slots;
+
+    let channel = required(Field::Channel, channel, &mut errors).and_then(|c| {
+        c.parse::<ChannelKind>()
+            .map_err(|e| errors.push(format!("field \"channel\": {e}")))
+            .ok()
+    });
+    let customer_id = required(Field::From, from, &mut errors);
+    let display_name = optional(name);
+    let message_id = required(Field::Id, id, &mut errors);
+    let sent_at = required(Field::At, at, &mut errors).and_then(|t| {
+        parse_sent_at(&t)
+            .map_err(|e| errors.push(format!("field \"at\": {e}")))
+            .ok()
+    });
+    let text = match text {
+        // An empty text is a value here; whether it may be empty depends on the kind.
+        Slot::Value(t) => Some(t.into_owned()),
+        Slot::Missing => {
+            errors.push("missing field \"text\"".to_string());
+            None
+        }
+        Slot::Invalid => None,
+    };
+    let kind = match optional(kind) {
+        None => Some(MessageKind::Text),
+        Some(k) => parse_kind(&k)
+            .map_err(|e| errors.push(format!("field \"kind\": {e}")))
+            .ok(),
+    };
+    if let (Some(MessageKind::Text), Some(t)) = (kind, &text)
+        && t.trim().is_empty()
+    {
+        errors.push(
+            "field \"text\" is empty, which only media kinds (image, sticker, file, location) may be"
+                .to_string(),
+        );
+    }
+    let direction = match optional(direction) {
+        None => Some(Direction::In),
+        Some(d) => d
+            .parse::<Direction>()
+            .map_err(|e| errors.push(format!("field \"direction\": {e}")))
+            .ok(),
+    };
+    let agent = optional(agent);
+    if direction == Some(Direction::In) && agent.is_some() {
+        errors.push(
+            "field \"agent\" is set but only outbound messages (direction \"out\") have an agent"
+                .to_string(),
+        );
+    }
+    let account = optional(account);
+
+    match (
+        channel,
+        customer_id,
+        message_id,
+        sent_at,
+        text,
+        kind,
+        direction,
+    ) {
+        (
+            Some(channel),
+            Some(customer_id),
+            Some(message_id),
+            Some(sent_at),
+            Some(text),
+            Some(kind),
+            Some(direction),
+        ) if errors.is_empty() => Ok(Inbound {
+            channel,
+            account,
+            customer_id,
+            display_name,
+            message_id,
+            kind,
+            text,
+            sent_at,
+            direction,
+            agent,
+        }),
+        _ => Err(errors.join("; ")),
+    }
+}
+
+/// A required field's value; blank counts as absent, since an empty id or time means nothing.
+fn required(field: Field, slot: Slot<'_>, errors: &mut Vec<String>) -> Option<String> {
+    match slot {
+        Slot::Value(v) if !v.trim().is_empty() => Some(v.into_owned()),
+        Slot::Value(_) => {
+            errors.push(format!("field \"{}\" is empty", field.name()));
+            None
+        }
+        Slot::Missing => {
+            errors.push(format!("missing field \"{}\"", field.name()));
+            None
+        }
+        Slot::Invalid => None,
+    }
+}
+
+/// An optional field, trimmed; empty means absent (a CSV cell cannot be left out, only empty).
+fn optional(slot: Slot<'_>) -> Option<String> {
+    match slot {
+        Slot::Value(v) if !v.trim().is_empty() => Some(v.trim().to_string()),
+        _ => None,
+    }
+}
+
+fn parse_kind(given: &str) -> Result<MessageKind, UnknownName> {
+    let wanted = given.trim().to_ascii_lowercase();
+    IMPORT_KINDS
+        .into_iter()
+        .find(|k| k.as_str() == wanted)
+        .ok_or_else(|| UnknownName {
+            what: "message kind",
+            given: given.to_string(),
+            expected: IMPORT_KINDS.map(MessageKind::as_str).join(", "),
+        })
+}
+
+fn parse_sent_at(text: &str) -> Result<i64, String> {
+    let ms = parse_time(text)?;
+    let t = text.trim();
+    if t.bytes().all(|b| b.is_ascii_digit()) && !PLAUSIBLE_MILLIS.contains(&ms) {
+        let unit = if ms < PLAUSIBLE_MILLIS.start {
+            "seconds"
+        } else {
+            "microseconds or nanoseconds"
+        };
+        return Err(format!(
+            "{t} looks like epoch {unit}; expected epoch milliseconds or an RFC 3339 time"
+        ));
+    }
+    Ok(ms)
+}
+
+/// Hands bytes to the CSV parser while keeping them, so each record's original bytes can be
+/// cut out by the parser's byte positions. Only bytes from the last record on are kept.
+struct Recording<R> {
+    inner: R,
+    kept: Vec<u8>,
+    /// Stream offset of `kept[0]`.
+    base: u64,
+    /// How much of `kept` the parser has been given; the rest was peeked at.
+    delivered: usize,
+    /// How much of `kept` is no longer needed.
+    released: usize,
+}
+
+impl<R: Read> Recording<R> {
+    fn new(inner: R) -> Self {
+        Recording {
+            inner,
+            kept: Vec::new(),
+            base: 0,
+            delivered: 0,
+            released: 0,
+        }
+    }
+
+    /// The byte at a stream offset at or after the last release, reading ahead if needed.
+    fn byte_at(&mut self, offset: u64) -> io::Result<Option<u8>> {
+        let index = usize::try_from(offset - self.base).map_err(io::Error::other)?;
+        while self.kept.len() <= index {
+            let mut chunk = [0u8; 4096];
+            let n = read_retrying(&mut self.inner, &mut chunk)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.kept.extend_from_slice(&chunk[..n]);
+        }
+        Ok(self.kept.get(index).copied())
+    }
+
+    fn slice(&self, start: u64, end: u64) -> &[u8] {
+        let from = (start - self.base) as usize;
+        let to = (end - self.base) as usize;
+        &self.kept[from.min(to)..to.min(self.kept.len())]
+    }
+
+    /// Forgets bytes before `offset`; compacts only now and then, so cutting is amortised O(1).
+    fn release(&mut self, offset: u64) {
+        let upto = ((offset - self.base) as usize).min(self.delivered);
+        self.released = self.released.max(upto);
+        if self.released >= 8192 && self.released * 2 >= self.kept.len() {
+            self.kept.drain(..self.released);
+            self.delivered -= self.released;
+            self.base += self.released as u64;
+            self.released = 0;
+        }
+    }
+}
+
+impl<R: Read> Read for Recording<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.delivered < self.kept.len() {
+            let n = buf.len().min(self.kept.len() - self.delivered);
+            buf[..n].copy_from_slice(&self.kept[self.delivered..self.delivered + n]);
+            self.delivered += n;
+            return Ok(n);
+        }
+        let n = self.inner.read(buf)?;
+        self.kept.extend_from_slice(&buf[..n]);
+        self.delivered += n;
+        Ok(n)
+    }
+}
+
+fn read_retrying(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match r.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+struct CsvSource {
+    csv: csv::Reader<Recording<BufReader<Box<dyn Read + Send>>>>,
+    record: csv::ByteRecord,
+    header: Option<Vec<u8>>,
+    /// Where each known field's column is, if the header has it.
+    columns: [Option<usize>; 10],
+    width: usize,
+    /// Offset (after any BOM) just past the last record, and the line number there.
+    end: u64,
+    line: usize,
+    bom: u64,
+}
+
+impl CsvSource {
+    fn new(src: BufReader<Box<dyn Read + Send>>, bom: u64, buffer: usize) -> io::Result<Self> {
+        let csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(buffer)
+            .from_reader(Recording::new(src));
+        let mut me = CsvSource {
+            csv,
+            record: csv::ByteRecord::new(),
+            header: None,
+            columns: [None; 10],
+            width: 0,
+            end: 0,
+            line: 1,
+            bom,
+        };
+        while let Some((line, raw)) = me.next_raw()? {
+            if !raw.iter().all(u8::is_ascii_whitespace) {
+                me.read_header(line)?;
+                me.header = Some(raw);
+                break;
+            }
+        }
+        Ok(me)
+    }
+
+    fn read_header(&mut self, line: usize) -> io::Result<()> {
+        let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidData, msg);
+        if matches!(
+            self.record
+                .get(0)
+                .and_then(|f| f.trim_ascii_start().first()),
+            Some(b'{' | b'[')
+        ) {
+            return Err(invalid(format!(
+                "line {line}: expected a CSV header, found JSON (read the file as JSON Lines)"
+            )));
+        }
+        let names: Vec<String> = self
+            .record
+            .iter()
+            .map(|n| String::from_utf8_lossy(n).trim().to_string())
+            .collect();
+        for (i, name) in names.iter().enumerate() {
+            let name = name.to_ascii_lowercase();
+            if let Some(field) = Field::ALL.into_iter().find(|f| f.name() == name) {
+                if self.columns[field as usize].is_some() {
+                    return Err(invalid(format!(
+                        "line {line}: the CSV header has column \"{name}\" twice"
+                    )));
+                }
+                self.columns[field as usize] = Some(i);
+            }
+        }
+        let missing: Vec<String> = Field::ALL
+            .into_iter()
+            .filter(|f| f.required() && self.columns[*f as usize].is_none())
+            .map(|f| format!("\"{}\"", f.name()))
+            .collect();
+        if !missing.is_empty() {
+            return Err(invalid(format!(
+                "line {line}: the CSV header lacks column {} (it has: {}; needed: channel, from, id, at, text)",
+                missing.join(", "),
+                shorten(&names.join(", "), 200)
+            )));
+        }
+        self.width = names.len();
+        Ok(())
+    }
+
+    fn next_record(&mut self) -> io::Result<Option<Record>> {
+        loop {
+            let Some((line, raw)) = self.next_raw()? else {
+                return Ok(None);
+            };
+            // JSON Lines skips blank lines; a row of only spaces is as blank here.
+            if raw.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let parsed = self.parse_row();
+            return Ok(Some(Record {
+                line,
+                raw,
+                bytes_read: self.bom + self.end,
+                parsed,
+            }));
+        }
+    }
+
+    /// Reads the next record into `self.record`; returns its first line and original bytes.
+    ///
+    /// The parser's positions include blank lines skipped before a record, and may end a CRLF
+    /// record after its `\r`; both are corrected here, so records and their line numbers
+    /// tile the file exactly.
+    fn next_raw(&mut self) -> io::Result<Option<(usize, Vec<u8>)>> {
+        let more = self
+            .csv
+            .read_byte_record(&mut self.record)
+            .map_err(csv_error)?;
+        if !more {
+            return Ok(None);
+        }
+        let parser_start = self.record.position().map_or(self.end, |p| p.byte());
+        let parser_end = self.csv.position().byte();
+        let kept = self.csv.get_mut();
+        let mut start = parser_start.max(self.end);
+        while start < parser_end && matches!(kept.byte_at(start)?, Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        let mut end = parser_end;
+        if end > start && kept.byte_at(end - 1)? == Some(b'\r') && kept.byte_at(end)? == Some(b'\n')
+        {
+            end += 1;
+        }
+        let line = self.line + count_newlines(kept.slice(self.end, start));
+        let raw = kept.slice(start, end).to_vec();
+        kept.release(end);
+        self.line = line + count_newlines(&raw);
+        self.end = end;
+        Ok(Some((line, raw)))
+    }
+
+    fn parse_row(&self) -> Result<Inbound, String> {
+        if self.record.len() != self.width {
+            return Err(format!(
+                "has {} fields but the header has {}",
+                self.record.len(),
+                self.width
+            ));
+        }
+        let mut errors = Vec::new();
+        let slots = Field::ALL.map(|field| {
+            let Some(bytes) = self.columns[field as usize].and_then(|i| self.record.get(i)) else {
+                return Slot::Missing;
+            };
+            match std::str::from_utf8(bytes) {
+                Ok(s) => Slot::Value(Cow::Borrowed(s)),
+                Err(_) => {
+                    errors.push(format!("field \"{}\": not valid UTF-8", field.name()));
+                    Slot::Invalid
+                }
+            }
+        });
+        build(slots, errors)
+    }
+}
+
+/// Keeps an error message readable when a "header" turns out to be a long line of data.
+fn shorten(text: &str, max_chars: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => Cow::Owned(format!("{}…", &text[..cut])),
+        None => Cow::Borrowed(text),
+    }
+}
+
+fn count_newlines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
+}
+
+/// With byte records and `flexible`, the parser's only failures are I/O ones.
+fn csv_error(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const LINE_RAW: &str = r#"{"channel":"line","from":"U4af4980629","name":"สมชาย","id":"m-1001","at":"2026-11-20T09:15:00+07:00","text":"ยังไม่ได้รับของค่ะ"}"#;
+
+    fn write_file(name: &str, content: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        File::create(&path).unwrap().write_all(content).unwrap();
+        (dir, path)
+    }
+
+    fn read_all(name: &str, content: &[u8], format: Format) -> (Format, Vec<Record>) {
+        let (_dir, path) = write_file(name, content);
+        let reader = open(&path, format).unwrap();
+        assert_eq!(reader.total_bytes(), content.len() as u64);
+        let format = reader.format();
+        (format, reader.map(|r| r.unwrap()).collect())
+    }
+
+    fn thai_message() -> Inbound {
+        Inbound {
+            channel: ChannelKind::Line,
+            account: None,
+            customer_id: "U4af4980629".into(),
+            display_name: Some("สมชาย".into()),
+            message_id: "m-1001".into(),
+            kind: MessageKind::Text,
+            text: "ยังไม่ได้รับของค่ะ".into(),
+            sent_at: parse_time("2026-11-20T02:15:00Z").unwrap(),
+            direction: Direction::In,
+            agent: None,
+        }
+    }
+
+    fn err(r: &Record) -> &str {
+        r.parsed.as_ref().unwrap_err()
+    }
+
+    #[test]
+    fn json_line_maps_to_inbound_with_defaults() {
+        assert_eq!(parse_json_line(LINE_RAW).unwrap(), thai_message());
+    }
+
+    #[test]
+    fn json_line_reads_optional_fields_and_ignores_extras() {
+        let m = parse_json_line(
+            r#"{"channel":"Shopee","account":"shop-2","from":"buyer9","id":"x1","at":"2026-11-20T02:15:00Z","text":"","kind":"image","direction":"out","agent":"alice","platform_extra":{"a":[1]},"name":"","timestamp":null}"#,
+        )
+        .unwrap();
+        assert_eq!(m.channel, ChannelKind::Shopee);
+        assert_eq!(m.account.as_deref(), Some("shop-2"));
+        assert_eq!(m.display_name, None);
+        assert_eq!(m.kind, MessageKind::Image);
+        assert_eq!(m.text, "");
+        assert_eq!(m.direction, Direction::Out);
+        assert_eq!(m.agent.as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn epoch_millis_as_number_or_string_and_numeric_ids() {
+        let a = parse_json_line(
+            r#"{"channel":"line","from":66812345678,"id":42,"at":1763604900000,"text":"hi"}"#,
+        )
+        .unwrap();
+        let b = parse_json_line(
+            r#"{"channel":"line","from":"66812345678","id":"42","at":"1763604900000","text":"hi"}"#,
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.sent_at, 1_763_604_900_000);
+        assert_eq!(a.customer_id, "66812345678");
+    }
+
+    #[test]
+    fn bad_json_lines_name_the_field_and_reason() {
+        let cases = [
+            (
+                r#"{"channel":"line","from":"u","id":"1","text":"hi"}"#,
+                "missing field \"at\"",
+            ),
+            (
+                r#"{"channel":"fax","from":"u","id":"1","at":1763604900000,"text":"hi"}"#,
+                "field \"channel\": unknown channel \"fax\" (expected one of: line, messenger",
+            ),
+            (
+                r#"{"channel":"line","from":"u","id":"1","at":"yesterday","text":"hi"}"#,
+                "field \"at\": \"yesterday\" is not an RFC 3339 time",
+            ),
+            (
+                r#"{"channel":"line","from":"u","id":"1","at":1763604900,"text":"hi"}"#,
+                "field \"at\": 1763604900 looks like epoch seconds",
+            ),
+            (
+                r#"{"channel":"line","from":"u","id":"1","at":1.5,"text":"hi"}"#,
+                "field \"at\": expected a string or an integer, found 1.5",
+            ),
+            (
+                r#"{"channel":"line","from":"u","id":"1","at":1763604900000,"text":5}"#,
+                "field \"text\": expected a string, found 5",
+            ),
+            (
+                r#"{"channel":"line","from":"u","id":"1","at":1763604900000}"#,
+                "missing field \"text\"",
+            ),
+            (
+                r#"{"channel":"line","from":"u","id":"1","at":1763604900000,"text":""}"#,
+                "field \"text\" is empty",
+            ),
+            (
+                r#"{"channel":"line","from":" ","id":"1","at":1763604900000,"text":"hi"}"#,
+                "field \"from\" is empty",
+            ),
+            (
+                r#"{"channel":"line","from":"u","id":"1","at":1763604900000,"text":"hi","kind":"system"}"#,
+                "field \"kind\": unknown message kind \"system\" (expected one of: text, image, sticker, file, location)",
+            ),
+            (
+                r#"{"channel":"line","from":"u","id":"1","at":1763604900000,"text":"hi","direction":"sideways"}"#,
+                "field \"direction\": unknown direction \"sideways\"",
+            ),
+            (
+                r#"{"channel":"line","from":"u","id":"1","at":1763604900000,"text":"hi","agent":"bob"}"#,
+                "field \"agent\" is set but only outbound messages",
+            ),
+            (r#"{"channel":"line","#, "not valid JSON: "),
+            (
+                r#"[{"channel":"line"}]"#,
+                "expected one JSON object per line, found an array",
+            ),
+            ("42", "expected a JSON object, found 42"),
+        ];
+        for (line, want) in cases {
+            let got = parse_json_line(line).unwrap_err();
+            assert!(got.contains(want), "{line}\n  got:  {got}\n  want: {want}");
+        }
+    }
+
+    #[test]
+    fn every_problem_of_a_line_is_listed() {
+        let got = parse_json_line(r#"{"channel":"fax","text":"hi"}"#).unwrap_err();
+        assert_eq!(
+            got.split("; ")
+                .map(|e| e.split(':').next().unwrap())
+                .collect::<Vec<_>>(),
+            [
+                "field \"channel\"",
+                "missing field \"from\"",
+                "missing field \"id\"",
+                "missing field \"at\""
+            ]
+        );
+    }
+
+    #[test]
+    fn jsonl_file_reports_bad_lines_with_line_numbers_and_keeps_going() {
+        let good2 = LINE_RAW.replace("m-1001", "m-1002");
+        let content = format!(
+            "{LINE_RAW}\n\n   \n{{\"channel\":\"fax\"\n{{\"channel\":\"line\",\"from\":\"u\",\"id\":\"9\",\"text\":\"x\"}}\n{good2}"
+        );
+        let mut bytes = content.into_bytes();
+        bytes.extend_from_slice(b"\n\xff\xfe{}\n");
+        let (format, records) = read_all("in.jsonl", &bytes, Format::Auto);
+        assert_eq!(format, Format::Jsonl);
+        let lines: Vec<usize> = records.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [1, 4, 5, 6, 7]);
+        assert_eq!(records[0].parsed.as_ref().unwrap(), &thai_message());
+        assert!(err(&records[1]).starts_with("not valid JSON"));
+        assert_eq!(err(&records[2]), "missing field \"at\"");
+        assert_eq!(records[3].parsed.as_ref().unwrap().message_id, "m-1002");
+        assert_eq!(err(&records[4]), "not valid UTF-8 (bad byte at column 1)");
+        assert_eq!(
+            records[2].raw,
+            br#"{"channel":"line","from":"u","id":"9","text":"x"}
+"#
+        );
+        assert_eq!(records[4].raw, b"\xff\xfe{}\n");
+        assert_eq!(records[4].bytes_read, bytes.len() as u64);
+    }
+
+    #[test]
+    fn jsonl_crlf_and_bom_are_tolerated() {
+        let content = format!("\u{feff}{LINE_RAW}\r\n\r\n{LINE_RAW}\r\n");
+        let (_, records) = read_all("x.ndjson", content.as_bytes(), Format::Auto);
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].raw, format!("{LINE_RAW}\r\n").into_bytes());
+        assert_eq!(records[1].line, 3);
+        for r in &records {
+            assert_eq!(r.parsed.as_ref().unwrap(), &thai_message());
+        }
+        assert_eq!(records[1].bytes_read, content.len() as u64);
+    }
+
+    const CSV_HEADER: &str = "text,at,id,extra,name,from,channel\n";
+
+    #[test]
+    fn csv_rows_map_like_jsonl_in_any_column_order() {
+        let row = "ยังไม่ได้รับของค่ะ,2026-11-20T09:15:00+07:00,m-1001,ignored,สมชาย,U4af4980629,line\n";
+        let content = format!("{CSV_HEADER}{row}");
+        let (format, records) = read_all("in.csv", content.as_bytes(), Format::Auto);
+        assert_eq!(format, Format::Csv);
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].line, 2);
+        assert_eq!(records[0].raw, row.as_bytes());
+        assert_eq!(records[0].parsed.as_ref().unwrap(), &thai_message());
+        assert_eq!(records[0].bytes_read, content.len() as u64);
+    }
+
+    #[test]
+    fn csv_header_is_kept_raw_and_optional_columns_read() {
+        let content = "\u{feff}Channel , from,id,at,text,kind,direction,agent,account\r\n\
+                       lazada,b1,z,1763604900000,,sticker,out,alice,\r\n";
+        let (_dir, path) = write_file("in.csv", content.as_bytes());
+        let mut reader = open(&path, Format::Auto).unwrap();
+        assert_eq!(
+            reader.header(),
+            Some(&b"Channel , from,id,at,text,kind,direction,agent,account\r\n"[..])
+        );
+        let r = reader.next().unwrap().unwrap();
+        assert!(reader.next().is_none());
+        let m = r.parsed.unwrap();
+        assert_eq!(m.channel, ChannelKind::Lazada);
+        assert_eq!(
+            (m.kind, m.direction),
+            (MessageKind::Sticker, Direction::Out)
+        );
+        assert_eq!(m.agent.as_deref(), Some("alice"));
+        assert_eq!(m.account, None);
+        assert_eq!(m.sent_at, 1_763_604_900_000);
+        assert_eq!(r.raw, b"lazada,b1,z,1763604900000,,sticker,out,alice,\r\n");
+    }
+
+    #[test]
+    fn csv_multi_line_quoted_field_keeps_start_line_and_raw() {
+        let multi = "\"line one\r\nline \"\"two\"\", with comma\",1763604900000,m2,,,u,line\r\n";
+        let content = format!(
+            "{}\r\n{multi}\r\n\r\nok,1763604900000,m3,,,u,line",
+            CSV_HEADER.trim_end()
+        );
+        let (_, records) = read_all("in.csv", content.as_bytes(), Format::Csv);
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].line, 2);
+        assert_eq!(records[0].raw, multi.as_bytes());
+        assert_eq!(
+            records[0].parsed.as_ref().unwrap().text,
+            "line one\r\nline \"two\", with comma"
+        );
+        assert_eq!(records[1].line, 6);
+        assert_eq!(records[1].raw, b"ok,1763604900000,m3,,,u,line");
+        assert_eq!(records[1].parsed.as_ref().unwrap().message_id, "m3");
+        assert_eq!(records[1].bytes_read, content.len() as u64);
+    }
+
+    #[test]
+    fn csv_bad_rows_are_errors_and_later_rows_parse() {
+        let content = format!(
+            "{CSV_HEADER}\
+             too,few\n\
+             hi,yesterday,m1,,,u,line\n\
+             hi,1763604900000,m2,,,u,fax\n\
+             hi,1763604900000,m3,,,,line\n"
+        );
+        let mut bytes = content.into_bytes();
+        bytes.extend_from_slice(
+            b"\"hi\xff\",1763604900000,m4,,,u,line\nhi,1763604900000,m5,,,u,line\n",
+        );
+        let (_, records) = read_all("in.csv", &bytes, Format::Csv);
+        let lines: Vec<usize> = records.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 3, 4, 5, 6, 7]);
+        assert_eq!(err(&records[0]), "has 2 fields but the header has 7");
+        assert!(err(&records[1]).starts_with("field \"at\": \"yesterday\" is not an RFC 3339"));
+        assert!(err(&records[2]).starts_with("field \"channel\": unknown channel \"fax\""));
+        assert_eq!(err(&records[3]), "field \"from\" is empty");
+        assert_eq!(err(&records[4]), "field \"text\": not valid UTF-8");
+        assert_eq!(records[4].raw, b"\"hi\xff\",1763604900000,m4,,,u,line\n");
+        assert_eq!(records[5].parsed.as_ref().unwrap().message_id, "m5");
+    }
+
+    #[test]
+    fn csv_header_without_required_columns_fails_to_open() {
+        let (_dir, path) = write_file("in.csv", b"channel,from,text\nline,u,hi\n");
+        let e = open(&path, Format::Auto).err().unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        let msg = e.to_string();
+        assert!(msg.contains("lacks column \"id\", \"at\""), "{msg}");
+        let (_dir, path) = write_file("in.csv", b"channel,from,id,at,text,From\n");
+        let msg = open(&path, Format::Auto).err().unwrap().to_string();
+        assert!(msg.contains("column \"from\" twice"), "{msg}");
+    }
+
+    #[test]
+    fn empty_files_yield_nothing() {
+        for name in ["a.csv", "a.jsonl", "a.txt"] {
+            let (_, records) = read_all(name, b"", Format::Auto);
+            assert!(records.is_empty());
+        }
+    }
+
+    #[test]
+    fn auto_detection_by_extension_then_content() {
+        let csv = format!("{CSV_HEADER}hi,1763604900000,m5,,,u,line\n");
+        let jsonl = format!("\n  {LINE_RAW}\n");
+        assert_eq!(
+            read_all("a.TXT", csv.as_bytes(), Format::Auto).0,
+            Format::Csv
+        );
+        assert_eq!(
+            read_all("a", jsonl.as_bytes(), Format::Auto).0,
+            Format::Jsonl
+        );
+        assert_eq!(
+            read_all("a.json", jsonl.as_bytes(), Format::Auto).0,
+            Format::Jsonl
+        );
+        // An explicit format wins over the extension.
+        assert_eq!(
+            read_all("a.jsonl", csv.as_bytes(), Format::Csv).0,
+            Format::Csv
+        );
+        let (_dir, path) = write_file("a.csv", jsonl.as_bytes());
+        let msg = open(&path, Format::Auto).err().unwrap().to_string();
+        assert_eq!(
+            msg,
+            "line 2: expected a CSV header, found JSON (read the file as JSON Lines)"
+        );
+    }
+
+    #[test]
+    fn reader_can_move_to_an_import_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Reader>();
+    }
+
+    #[test]
+    fn format_names_parse() {
+        for f in Format::ALL {
+            assert_eq!(f.to_string().parse::<Format>().unwrap(), f);
+        }
+        assert_eq!(" CSV ".parse::<Format>().unwrap(), Format::Csv);
+        let e = "xml".parse::<Format>().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "unknown format \"xml\" (expected one of: auto, jsonl, csv)"
+        );
+    }
+
+    /// Record ends must be right wherever the parser's buffer happens to end, CRLF included.
+    #[test]
+    fn csv_records_tile_the_file_at_any_buffer_size() {
+        let mut content = String::from("\u{feff}\r\n  \n");
+        content.push_str("channel,from,id,at,text\r\n");
+        let mut expected = Vec::new();
+        for i in 0..40 {
+            let text = match i % 4 {
+                0 => format!("plain {i}"),
+                1 => format!("\"multi\r\nline\n{i}\""),
+                2 => format!("\"quote \"\" {i}\""),
+                _ => format!("\"a,b {i}\""),
+            };
+            let eol = if i % 3 == 0 { "\n" } else { "\r\n" };
+            let row = format!("line,u{i},m{i},1763604900000,{text}{eol}");
+            let line = 1 + count_newlines(content.as_bytes());
+            expected.push((line, row.clone()));
+            content.push_str(&row);
+            if i % 5 == 0 {
+                content.push_str("\r\n\n");
+            }
+        }
+        for buffer in (1..=24).chain([4096]) {
+            let reader = Reader::with_csv_buffer(
+                Box::new(io::Cursor::new(content.clone().into_bytes())),
+                Format::Auto,
+                0,
+                buffer,
+            )
+            .unwrap();
+            assert_eq!(reader.format(), Format::Csv);
+            assert_eq!(reader.header(), Some(&b"channel,from,id,at,text\r\n"[..]));
+            let records: Vec<Record> = reader.map(|r| r.unwrap()).collect();
+            assert_eq!(records.len(), expected.len(), "buffer {buffer}");
+            for (i, (r, (line, row))) in records.iter().zip(&expected).enumerate() {
+                assert_eq!(
+                    (r.line, String::from_utf8_lossy(&r.raw)),
+                    (*line, row.as_str().into()),
+                    "buffer {buffer}, row {i}"
+                );
+                assert_eq!(r.parsed.as_ref().unwrap().message_id, format!("m{i}"));
+            }
+        }
+    }
+}
