@@ -99,6 +99,10 @@ impl Store {
         self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         self.conn.busy_timeout(Duration::from_secs(10))?;
         self.conn.set_prepared_statement_cache_capacity(64);
+        // Checkpoint every 64 MB of WAL rather than SQLite's 4 MB: index pages rewritten batch
+        // after batch are copied back once instead of many times (imports run much faster).
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", 16_384)?;
         Ok(())
     }
 
