@@ -273,7 +273,7 @@ mod tests {
         assert!((20_000..=25_000).contains(&s.size()), "{}", s.size());
         for _ in 0..20 {
             let n = s.size();
-            s.record(n, Duration::from_millis(n as u64));
+            s.record(n, Duration::from_millis(10 * n as u64));
         }
         assert_eq!(s.size(), BatchSizer::MIN);
     }
