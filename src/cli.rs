@@ -23,8 +23,14 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     /// The agent you act as [default: `me` in the config file]
-    #[arg(long = "as", global = true, env = "TIX_AGENT", value_name = "AGENT")]
-    pub agent: Option<String>,
+    #[arg(
+        id = "acting_agent",
+        long = "as",
+        global = true,
+        env = "TIX_AGENT",
+        value_name = "AGENT"
+    )]
+    pub acting_agent: Option<String>,
 
     /// Open a throwaway demo database with simulated customers writing in live
     #[arg(long)]

@@ -118,8 +118,8 @@ struct ConversationWork {
 /// A ticket's working state during a batch of arrivals.
 struct TicketWork {
     state: ArrivalState,
-    /// `Some(created_by)` for a ticket this batch started (inserted at the end of the batch).
-    new: Option<String>,
+    /// Who started it and when, for a ticket this batch started (inserted at the end of the batch).
+    new: Option<(String, Millis)>,
     /// Whether the batch changed it.
     dirty: bool,
 }
@@ -232,7 +232,7 @@ impl Desk {
                         journal_lines.push((Change::Created { ticket: number }, actor, m.sent_at));
                         conv.ticket.insert(TicketWork {
                             state: fresh_arrival_state(number, m.sent_at),
-                            new: Some(created_by),
+                            new: Some((created_by, m.sent_at)),
                             dirty: true,
                         })
                     }
@@ -250,14 +250,9 @@ impl Desk {
                 .filter_map(|w| w.ticket.take().filter(|t| t.dirty).map(|t| (w.id, t)));
             for (conversation, t) in finished.into_iter().chain(current) {
                 match &t.new {
-                    Some(created_by) => writer.insert_ticket(
-                        conversation,
-                        t.state
-                            .updated_at
-                            .min(t.state.last_message_at.unwrap_or(i64::MAX)),
-                        created_by,
-                        &t.state,
-                    )?,
+                    Some((created_by, created_at)) => {
+                        writer.insert_ticket(conversation, *created_at, created_by, &t.state)?
+                    }
                     None => writer.update_ticket(&t.state)?,
                 }
             }
@@ -329,6 +324,8 @@ impl Desk {
         if agent.is_none() && team.is_none() {
             return refused("say who to assign to: an agent, a team, or both");
         }
+        let agent = agent.map(|a| plain_name("an agent", a)).transpose()?;
+        let team = team.map(|t| plain_name("a team", t)).transpose()?;
         let who = match (agent, team) {
             (Some(a), Some(t)) => format!("{a} ({t})"),
             (Some(a), None) => a.to_string(),
@@ -473,10 +470,7 @@ impl Desk {
         label: &str,
         add: bool,
     ) -> Result<Done> {
-        let label = label.trim();
-        if label.is_empty() {
-            return refused("a label needs a name");
-        }
+        let label = plain_name("a label", label)?;
         let what = if add {
             format!("labelled \"{label}\":")
         } else {
@@ -507,10 +501,7 @@ impl Desk {
         name: &str,
         value: &str,
     ) -> Result<Done> {
-        let name = name.trim();
-        if name.is_empty() {
-            return refused("a field needs a name");
-        }
+        let name = plain_name("a field", name)?;
         let value = Some(value.trim()).filter(|v| !v.is_empty());
         self.act(ctx, &format!("set {name} on"), tickets, |sql, t| {
             let before = sql.field(t.number, name)?;
@@ -878,6 +869,19 @@ fn other_open_refusal(ticket: TicketNumber, other: TicketNumber) -> String {
         "#{ticket} cannot be opened: its conversation already has open ticket #{other}; \
          close #{other} first"
     )
+}
+
+/// A name for an agent, team, label or field: trimmed, not empty, no control characters (names
+/// are printed in lists and journal lines, where they must not drive the terminal).
+fn plain_name<'a>(what: &str, name: &'a str) -> Result<&'a str> {
+    let name = name.trim();
+    if name.is_empty() {
+        return refused(format!("{what} needs a name"));
+    }
+    if name.chars().any(char::is_control) {
+        return refused(format!("{what} name cannot contain control characters"));
+    }
+    Ok(name)
 }
 
 fn numbers(tickets: &[TicketNumber]) -> String {

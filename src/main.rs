@@ -10,7 +10,11 @@ fn main() -> ExitCode {
     match tix::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tix: {e:#}");
+            // Errors can quote imported values: never let them drive the terminal.
+            eprintln!(
+                "tix: {}",
+                tix::domain::text::sanitize(&format!("{e:#}"), false)
+            );
             ExitCode::from(1)
         }
     }

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::Setup;
 use crate::cli::ImportArgs;
 use crate::desk::{Desk, IngestReport};
-use crate::domain::Inbound;
+use crate::domain::{Inbound, text};
 use crate::sources::import::{self, Record};
 
 /// How many problems are printed before the rest are only counted.
@@ -168,7 +168,12 @@ fn validate(args: &ImportArgs) -> Result<()> {
             if let Err(why) = record.parsed {
                 count += 1;
                 if problems.len() < SHOWN_PROBLEMS {
-                    problems.push(format!("{}:{}: {why}", file.display(), record.line));
+                    problems.push(format!(
+                        "{}:{}: {}",
+                        file.display(),
+                        record.line,
+                        text::sanitize(&why, true)
+                    ));
                 }
             }
         }
@@ -223,7 +228,12 @@ impl Rejects {
     ) -> Result<()> {
         self.count += 1;
         if self.count <= SHOWN_PROBLEMS {
-            eprintln!("{}:{}: {why}", file.display(), record.line);
+            eprintln!(
+                "{}:{}: {}",
+                file.display(),
+                record.line,
+                text::sanitize(why, true)
+            );
         }
         if self.out.is_none() {
             let f = File::create(&self.path)

@@ -15,7 +15,7 @@ use crate::cli::{
 };
 use crate::config::{self, Config};
 use crate::desk::{Ctx, Desk, DeskError, Done};
-use crate::domain::{Millis, Status, time};
+use crate::domain::{Millis, Status, text, time};
 use crate::store::{Store, TicketFilter};
 
 pub use import::{BatchSizer, Batcher};
@@ -47,7 +47,7 @@ impl Setup {
             (None, None) => bail!("no home directory found: pass --db PATH or set TIX_DB"),
         };
         let agent = cli
-            .agent
+            .acting_agent
             .clone()
             .or_else(|| config.me.clone())
             .filter(|a| !a.trim().is_empty());
@@ -74,7 +74,7 @@ impl Setup {
     pub fn ctx(&self) -> Result<Ctx> {
         let agent = self.agent.clone().ok_or_else(|| {
             anyhow!(
-                "tix does not know who you are: pass --as AGENT, set TIX_AGENT, or set \
+                "no agent to act as: pass --as AGENT, set TIX_AGENT, or set \
                  me = \"your-handle\" in {}",
                 self.config_path.display()
             )
@@ -262,13 +262,13 @@ fn ticket(setup: &Setup, cmd: TicketCommand) -> Result<()> {
 /// Prints what an action did, or turns a refusal into an error that exits with 1.
 fn report(done: Result<Done, DeskError>) -> Result<()> {
     let done = done?;
-    let mut line = done.summary.clone();
+    let mut line = text::sanitize(&done.summary, true);
     if done.undoable {
         line.push_str(" (tix undo takes it back)");
     }
     println!("{line}");
     for s in &done.skipped {
-        eprintln!("skipped: {s}");
+        eprintln!("skipped: {}", text::sanitize(s, true));
     }
     Ok(())
 }

@@ -71,7 +71,7 @@ pub fn contact_table(out: &mut impl Write, contacts: &[ContactSummary]) -> io::R
         let ids = c
             .identities
             .iter()
-            .map(|i| format!("{}:{}", i.account, text::sanitize(&i.customer_id, true)))
+            .map(|i| text::sanitize(&format!("{}:{}", i.account, i.customer_id), true))
             .collect::<Vec<_>>()
             .join(" ");
         let merged = c
@@ -103,16 +103,21 @@ pub fn ticket_thread(
     };
     writeln!(
         out,
-        "#{} {} · {} · {} ({}) · {who}",
+        "#{} {} · {} · {} ({}) · {}",
         t.number,
         t.status,
-        t.account,
+        text::sanitize(&t.account, true),
         text::sanitize(&t.contact_name, true),
         text::sanitize(&t.customer_id, true),
+        text::sanitize(&who, true),
     )?;
     let mut facts = vec![
         format!("created {}", time::short_local(t.created_at)),
-        format!("{} messages", t.messages),
+        format!(
+            "{} message{}",
+            t.messages,
+            if t.messages == 1 { "" } else { "s" }
+        ),
     ];
     if t.reopen_count > 0 {
         facts.push(format!("reopened {}×", t.reopen_count));
@@ -124,9 +129,9 @@ pub fn ticket_thread(
         facts.push(format!("labels: {}", t.labels.join(", ")));
     }
     for (name, value) in fields {
-        facts.push(format!("{name}: {}", text::sanitize(value, true)));
+        facts.push(format!("{name}: {value}"));
     }
-    writeln!(out, "  {}", facts.join(" · "))?;
+    writeln!(out, "  {}", text::sanitize(&facts.join(" · "), true))?;
     let mut current = None;
     for item in thread {
         let ticket = match item {
@@ -149,7 +154,10 @@ pub fn ticket_thread(
             } => {
                 let who = match direction {
                     Direction::In => text::sanitize(&t.contact_name, true),
-                    Direction::Out => format!("→ {}", author.as_deref().unwrap_or("agent")),
+                    Direction::Out => format!(
+                        "→ {}",
+                        text::sanitize(author.as_deref().unwrap_or("agent"), true)
+                    ),
                 };
                 let body = if body.is_empty() {
                     format!("[{}]", kind.as_str())
@@ -161,7 +169,8 @@ pub fn ticket_thread(
             ThreadItem::Note { author, body, .. } => {
                 writeln!(
                     out,
-                    "{at}  [note] {author}: {}",
+                    "{at}  [note] {}: {}",
+                    text::sanitize(author, true),
                     indent(&text::sanitize(body, false))
                 )?;
             }

@@ -63,12 +63,17 @@ impl<'d> Feeder<'d> {
             self.flush()?;
         }
         let desk = self.batcher.desk();
-        let Some((ticket, status)) = desk
+        let Some((ticket, status, last_message_at)) = desk
             .read()
             .current_ticket_of_customer(channel.as_str(), &key.1)?
         else {
             return Ok(());
         };
+        // An agent's action predating the ticket's latest message belongs to an earlier run of the
+        // same traffic (the same seed again): replaying it would undo what happened since.
+        if last_message_at.is_some_and(|last| ctx.at < last) {
+            return Ok(());
+        }
         let result = match (spam, status) {
             (false, Status::Open) => desk.close(&ctx, &[ticket]),
             (true, Status::Open | Status::Closed) => desk.mark_spam(&ctx, &[ticket]),

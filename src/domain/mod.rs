@@ -92,11 +92,7 @@ fn parse_by_name<T: Copy>(
         .ok_or_else(|| UnknownName {
             what,
             given: given.to_string(),
-            expected: all
-                .iter()
-                .map(|v| name(*v))
-                .collect::<Vec<_>>()
-                .join(", "),
+            expected: all.iter().map(|v| name(*v)).collect::<Vec<_>>().join(", "),
         })
 }
 
@@ -341,10 +337,7 @@ pub enum Change {
         added: bool,
     },
     /// A reply sent to the customer. It cannot be taken back, so it has no inverse.
-    Reply {
-        ticket: TicketNumber,
-        message: i64,
-    },
+    Reply { ticket: TicketNumber, message: i64 },
     /// Conversations moved from one contact to another (a merge, or the undo of one).
     ContactMerge {
         from: ContactId,
@@ -519,12 +512,14 @@ mod tests {
             after: Some("high".into()),
         };
         assert_eq!(c.inverse().unwrap().inverse().unwrap(), c);
-        assert!(Change::Reply {
-            ticket: 1,
-            message: 2
-        }
-        .inverse()
-        .is_none());
+        assert!(
+            Change::Reply {
+                ticket: 1,
+                message: 2
+            }
+            .inverse()
+            .is_none()
+        );
     }
 
     #[test]

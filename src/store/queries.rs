@@ -454,22 +454,23 @@ impl Sql<'_> {
             .map_err(Into::into)
     }
 
-    /// A customer's current ticket on an account (the Open one, else the latest) and its status.
+    /// A customer's current ticket on an account (the Open one, else the latest), its status
+    /// and when its last message was sent.
     pub fn current_ticket_of_customer(
         &self,
         account: &str,
         external_id: &str,
-    ) -> Result<Option<(TicketNumber, Status)>> {
+    ) -> Result<Option<(TicketNumber, Status, Option<Millis>)>> {
         self.conn
             .prepare_cached(
-                "SELECT t.id, t.status FROM tickets t
+                "SELECT t.id, t.status, t.last_message_at FROM tickets t
                  JOIN conversations cv ON cv.id = t.conversation_id
                  JOIN channel_accounts a ON a.id = cv.account_id
                  WHERE a.name = ?1 AND cv.external_id = ?2
                  ORDER BY t.status = 'open' DESC, t.id DESC LIMIT 1",
             )?
             .query_row(params![account, external_id], |r| {
-                Ok((r.get(0)?, parse_enum(1, r.get(1)?)?))
+                Ok((r.get(0)?, parse_enum(1, r.get(1)?)?, r.get(2)?))
             })
             .optional()
             .map_err(Into::into)
