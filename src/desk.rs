@@ -179,7 +179,13 @@ impl Desk {
                 };
                 let conv = match work.entry((account, m.customer_id.as_str())) {
                     Entry::Occupied(e) => e.into_mut(),
-                    Entry::Vacant(e) => e.insert(open_conversation(sql, &mut writer, account, m)?),
+                    Entry::Vacant(e) => match open_conversation(sql, &mut writer, account, m)? {
+                        Some(conv) => e.insert(conv),
+                        None => {
+                            report.duplicates += 1;
+                            continue;
+                        }
+                    },
                 };
                 let joins = choose_ticket(conv.ticket.as_ref().map(|t| &t.state), m, window);
                 let number = match (&joins, &conv.ticket) {
@@ -782,24 +788,29 @@ fn open_conversation(
     writer: &mut ArrivalWriter<'_>,
     account: AccountId,
     m: &Inbound,
-) -> Result<ConversationWork> {
+) -> Result<Option<ConversationWork>> {
     let display_name = m.display_name.as_deref().filter(|n| !n.trim().is_empty());
     if let Some(known) = writer.conversation(account, &m.customer_id)? {
         if let (true, Some(name)) = (known.unnamed, display_name) {
             sql.rename_contact(known.conversation.contact_id, name)?;
         }
-        return Ok(ConversationWork {
+        return Ok(Some(ConversationWork {
             id: known.conversation.id,
             ticket: known.ticket.map(|state| TicketWork {
                 state,
                 new: None,
                 dirty: false,
             }),
-        });
+        }));
+    }
+    // A message id already stored under another customer id is a duplicate too: find out before
+    // creating a contact for it.
+    if writer.message_exists(account, &m.message_id)? {
+        return Ok(None);
     }
     let contact = sql.create_contact(display_name.unwrap_or(&m.customer_id), m.sent_at)?;
     let id = sql.create_conversation(account, &m.customer_id, contact, m.sent_at)?;
-    Ok(ConversationWork { id, ticket: None })
+    Ok(Some(ConversationWork { id, ticket: None }))
 }
 
 fn fresh_arrival_state(number: TicketNumber, at: Millis) -> ArrivalState {

@@ -6,8 +6,6 @@
 //! `TIX_CONFIG` and `TIX_NOW` set and every other `TIX_*` variable removed, so a developer's
 //! environment cannot leak in and every time in the output is exact.
 //!
-//! Tests marked `#[ignore = "BUG: …"]` state the right behaviour of something that is broken in
-//! `src/` today; run them with `cargo test --test cli -- --ignored`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -895,7 +893,6 @@ fn created_event_of_a_batch_is_at_its_first_message_and_updated_at_at_its_last()
         msg("U1", "m2", "2026-11-20T09:30:00Z"),
     ]);
     let t = tix.ticket(1);
-    // BUG: created_at is 09:30 today (see the ignored test below); only updated_at is checked here.
     assert_eq!(t["updated_at"], "2026-11-20T09:30:00Z");
     let show = tix.show(1);
     let created = show["thread"]
@@ -934,7 +931,7 @@ fn who(t: &Value) -> (Value, Value) {
 
 #[test]
 fn assign_sets_agent_team_or_both_and_keeps_what_is_not_given() {
-    // Acting as `me` from the config: with --as or TIX_AGENT set, see the BUG tests below.
+    // Acting as `me` from the config; --as and TIX_AGENT have their own tests.
     let tix = Tix::new().agent_from_config();
     three_tickets(&tix);
     tix.ok(&["ticket", "assign", "1", "--agent", "bob"]);

@@ -46,7 +46,10 @@ fn tickets(d: &Desk) -> Vec<(i64, Status, i64)> {
 }
 
 fn sound(d: &Desk) {
-    assert_eq!(d.read().invariant_violations().unwrap(), Vec::<String>::new());
+    assert_eq!(
+        d.read().invariant_violations().unwrap(),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -63,7 +66,8 @@ fn first_message_opens_a_new_unassigned_ticket() {
 #[test]
 fn message_to_open_ticket_is_appended() {
     let mut d = desk();
-    d.ingest(&[msg("U1", "m1", T0), msg("U1", "m2", T0 + 1000)]).unwrap();
+    d.ingest(&[msg("U1", "m1", T0), msg("U1", "m2", T0 + 1000)])
+        .unwrap();
     d.ingest(&[msg("U1", "m3", T0 + 2000)]).unwrap();
     assert_eq!(tickets(&d), vec![(1, Status::Open, 3)]);
     sound(&d);
@@ -128,7 +132,11 @@ fn spam_is_sticky_until_not_spam() {
 #[test]
 fn reimporting_the_same_messages_adds_nothing() {
     let mut d = desk();
-    let batch = [msg("U1", "m1", T0), msg("U1", "m1", T0), msg("U2", "m2", T0)];
+    let batch = [
+        msg("U1", "m1", T0),
+        msg("U1", "m1", T0),
+        msg("U2", "m2", T0),
+    ];
     let r = d.ingest(&batch).unwrap();
     assert_eq!((r.new, r.duplicates), (2, 1));
     let r = d.ingest(&batch).unwrap();
@@ -139,7 +147,8 @@ fn reimporting_the_same_messages_adds_nothing() {
 #[test]
 fn undo_and_redo_a_bulk_close() {
     let mut d = desk();
-    d.ingest(&[msg("U1", "m1", T0), msg("U2", "m2", T0)]).unwrap();
+    d.ingest(&[msg("U1", "m1", T0), msg("U2", "m2", T0)])
+        .unwrap();
     d.close(&alice(T0 + 1), &[1, 2]).unwrap();
     let done = d.undo(&alice(T0 + 2)).unwrap();
     assert_eq!(done.changed, vec![1, 2]);
@@ -163,5 +172,15 @@ fn undoing_a_close_is_refused_when_the_conversation_has_another_open_ticket() {
     d.ingest(&[msg("U1", "m2", T0 + 48 * HOUR)]).unwrap();
     let err = d.undo(&alice(T0 + 49 * HOUR)).unwrap_err().to_string();
     assert!(err.contains("already has open ticket #2"), "{err}");
+    sound(&d);
+}
+
+#[test]
+fn a_stored_message_id_from_a_new_customer_id_creates_no_contact() {
+    let mut d = desk();
+    d.ingest(&[msg("U1", "m1", T0)]).unwrap();
+    let r = d.ingest(&[msg("U2", "m1", T0 + 1)]).unwrap();
+    assert_eq!((r.new, r.duplicates), (0, 1));
+    assert_eq!(d.read().totals().unwrap().contacts, 1);
     sound(&d);
 }

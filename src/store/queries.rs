@@ -89,6 +89,13 @@ impl ArrivalWriter<'_> {
             .map_err(Into::into)
     }
 
+    pub fn message_exists(&mut self, account: AccountId, external_id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM messages WHERE account_id = ?1 AND external_id = ?2")?
+            .exists(params![account, external_id])?)
+    }
+
     /// Appends a message; `None` if its (account, message id) is already stored.
     pub fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<Option<i64>> {
         let inserted = self.insert_message.execute(params![
