@@ -112,6 +112,9 @@ pub struct Desk {
 /// One conversation's working state during a batch of arrivals.
 struct ConversationWork {
     id: ConversationId,
+    contact: ContactId,
+    /// The contact is named by its channel id so far; the first display name that comes wins.
+    unnamed: bool,
     ticket: Option<TicketWork>,
 }
 
@@ -243,6 +246,12 @@ impl Desk {
                         })
                     }
                 };
+                if conv.unnamed
+                    && let Some(name) = m.display_name.as_deref().filter(|n| !n.trim().is_empty())
+                {
+                    sql.rename_contact(conv.contact, name)?;
+                    conv.unnamed = false;
+                }
                 apply_arrival(&mut t.state, message_id, m);
                 t.dirty = true;
                 if t.state.lifecycle.status == Status::Spam && m.direction == Direction::In {
@@ -284,10 +293,16 @@ impl Desk {
         if tickets.is_empty() {
             return refused("no ticket given");
         }
+        let mut seen = std::collections::HashSet::new();
+        let unique: Vec<TicketNumber> = tickets
+            .iter()
+            .copied()
+            .filter(|n| seen.insert(*n))
+            .collect();
         self.store.write(|sql| {
             let mut planned = Vec::new();
             let mut skipped = Vec::new();
-            for &n in tickets {
+            for &n in &unique {
                 let Some(ticket) = sql.ticket(n)? else {
                     skipped.push(format!("there is no ticket #{n}"));
                     continue;
@@ -573,10 +588,17 @@ impl Desk {
             }
             let account = sql.account_of_conversation(t.conversation_id)?;
             let last = sql.last_message_id()?;
-            let external_id = format!("tix-out-{}", last + 1);
-            let message = sql
-                .arrival_writer()?
-                .insert_message(&NewMessage {
+            let mut writer = sql.arrival_writer()?;
+            // Our own id for the reply; an imported message may hold one like it, so take the
+            // next free one.
+            let mut attempt = 0;
+            let message = loop {
+                attempt += 1;
+                let external_id = match attempt {
+                    1 => format!("tix-out-{}", last + 1),
+                    _ => format!("tix-out-{}-{attempt}", last + 1),
+                };
+                let stored = writer.insert_message(&NewMessage {
                     account_id: account,
                     external_id: &external_id,
                     conversation_id: t.conversation_id,
@@ -586,8 +608,12 @@ impl Desk {
                     kind: crate::domain::MessageKind::Text,
                     body: text,
                     sent_at: ctx.at,
-                })?
-                .ok_or_else(|| DeskError::Refused(format!("message id {external_id} is taken")))?;
+                })?;
+                if let Some(id) = stored {
+                    break id;
+                }
+            };
+            drop(writer);
             sql.record_reply(ticket, message, ctx.at)?;
             sql.index_messages_after(last)?;
             journal(
@@ -789,13 +815,11 @@ fn open_conversation(
     account: AccountId,
     m: &Inbound,
 ) -> Result<Option<ConversationWork>> {
-    let display_name = m.display_name.as_deref().filter(|n| !n.trim().is_empty());
     if let Some(known) = writer.conversation(account, &m.customer_id)? {
-        if let (true, Some(name)) = (known.unnamed, display_name) {
-            sql.rename_contact(known.conversation.contact_id, name)?;
-        }
         return Ok(Some(ConversationWork {
             id: known.conversation.id,
+            contact: known.conversation.contact_id,
+            unnamed: known.unnamed,
             ticket: known.ticket.map(|state| TicketWork {
                 state,
                 new: None,
@@ -808,9 +832,16 @@ fn open_conversation(
     if writer.message_exists(account, &m.message_id)? {
         return Ok(None);
     }
-    let contact = sql.create_contact(display_name.unwrap_or(&m.customer_id), m.sent_at)?;
+    // Named by the channel id until a message brings a display name (the one being stored does
+    // it right away), so the name never depends on how arrivals were batched.
+    let contact = sql.create_contact(&m.customer_id, m.sent_at)?;
     let id = sql.create_conversation(account, &m.customer_id, contact, m.sent_at)?;
-    Ok(Some(ConversationWork { id, ticket: None }))
+    Ok(Some(ConversationWork {
+        id,
+        contact,
+        unnamed: true,
+        ticket: None,
+    }))
 }
 
 fn fresh_arrival_state(number: TicketNumber, at: Millis) -> ArrivalState {
@@ -1038,6 +1069,11 @@ fn apply_checked(
             } else {
                 (*into, *from)
             };
+            if *merged && let Some(Some(elsewhere)) = sql.contact_exists(target)? {
+                return refused(format!(
+                    "contact {target} has since been merged into {elsewhere}; nothing was changed"
+                ));
+            }
             for c in conversations {
                 if sql.contact_of_conversation(*c)? != Some(source) {
                     return refused(format!(
