@@ -9,6 +9,15 @@ fn main() -> ExitCode {
     tix::logging::init();
     match tix::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader that went away (`tix tickets list | head`) is not an error worth a word.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             // Errors can quote imported values: never let them drive the terminal.
             eprintln!(
