@@ -26,7 +26,6 @@ pub use simulate::run_demo;
 pub struct Setup {
     pub db: PathBuf,
     pub config_path: PathBuf,
-    pub config_given: bool,
     pub config: Config,
     pub agent: Option<String>,
 }
@@ -54,7 +53,6 @@ impl Setup {
         Ok(Setup {
             db,
             config_path,
-            config_given,
             config,
             agent,
         })
@@ -182,7 +180,6 @@ pub fn run(cli: Cli) -> Result<()> {
                     setup.config_path.display()
                 );
             }
-            let _ = setup.config_given;
             Ok(())
         }
     }
