@@ -103,10 +103,23 @@ pub struct Done {
     pub undoable: bool,
 }
 
+/// What an agent was shown of a ticket when they chose to act on it. An action given these is
+/// refused for any ticket whose status or assignment has moved on since, so two agents working
+/// the same queue never overwrite each other silently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub number: TicketNumber,
+    pub status: Status,
+    pub assignee: Option<String>,
+    pub team: Option<String>,
+}
+
 /// The ticket desk over one database.
 pub struct Desk {
     store: Store,
     settings: Settings,
+    /// What the next action's tickets looked like to the agent; taken by that action.
+    seen: Vec<Seen>,
 }
 
 /// One conversation's working state during a batch of arrivals.
@@ -132,7 +145,24 @@ type Plan = std::result::Result<Vec<Change>, String>;
 
 impl Desk {
     pub fn new(store: Store, settings: Settings) -> Desk {
-        Desk { store, settings }
+        Desk {
+            store,
+            settings,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Makes the next action check that its tickets are still as the agent saw them.
+    pub fn as_seen(&mut self, seen: Vec<Seen>) -> &mut Desk {
+        self.seen = seen;
+        self
+    }
+
+    /// Marks a ticket's messages as read. Reading is not a change to the ticket: no journal line,
+    /// nothing to undo.
+    pub fn mark_read(&mut self, ticket: TicketNumber) -> Result<()> {
+        self.store.write(|sql| sql.mark_read(ticket))?;
+        Ok(())
     }
 
     pub fn settings(&self) -> &Settings {
@@ -299,6 +329,7 @@ impl Desk {
             .copied()
             .filter(|n| seen.insert(*n))
             .collect();
+        let shown = std::mem::take(&mut self.seen);
         self.store.write(|sql| {
             let mut planned = Vec::new();
             let mut skipped = Vec::new();
@@ -307,6 +338,14 @@ impl Desk {
                     skipped.push(format!("there is no ticket #{n}"));
                     continue;
                 };
+                if let Some(was) = shown.iter().find(|s| s.number == n)
+                    && (was.status != ticket.lifecycle.status
+                        || was.assignee != ticket.assignment.agent
+                        || was.team != ticket.assignment.team)
+                {
+                    skipped.push(moved_on(sql, n, ctx.at)?);
+                    continue;
+                }
                 match plan(sql, &ticket)? {
                     Ok(changes) if !changes.is_empty() => planned.push((n, changes)),
                     Ok(_) => skipped.push(format!("#{n} is already so")),
@@ -1092,6 +1131,28 @@ fn apply_checked(
 }
 
 /// Tells an agent what happened to a ticket since they last saw it.
+/// Why an action on a ticket that moved on since the agent saw it was refused, in the words of
+/// the journal: "#245 was closed by bob 2m ago".
+fn moved_on(sql: &Sql<'_>, ticket: TicketNumber, now: Millis) -> Result<String> {
+    Ok(match sql.last_event(ticket)? {
+        Some((kind, actor, at)) => {
+            let what = match kind.as_str() {
+                "created" => "opened".to_string(),
+                "marked_spam" => "marked spam".to_string(),
+                "not_spam" => "marked not spam".to_string(),
+                other => other.replace('_', " "),
+            };
+            let when = if now - at < 60_000 {
+                "a moment ago".to_string()
+            } else {
+                format!("{} ago", time::age(now - at))
+            };
+            format!("#{ticket} was {what} by {actor} {when}; nothing was changed")
+        }
+        None => format!("#{ticket} has changed since you saw it; nothing was changed"),
+    })
+}
+
 fn changed_since(sql: &Sql<'_>, ticket: TicketNumber) -> Result<String> {
     Ok(match sql.last_event(ticket)? {
         Some((kind, actor, at)) => format!(

@@ -10,3 +10,4 @@ pub mod domain;
 pub mod logging;
 pub mod sources;
 pub mod store;
+pub mod tui;

@@ -96,6 +96,10 @@ pub fn run(cli: Cli) -> Result<()> {
         return run_demo(&setup);
     }
     let Some(command) = cli.command else {
+        use std::io::IsTerminal;
+        if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+            return inbox(&setup);
+        }
         return summary(&setup);
     };
     match command {
@@ -271,6 +275,23 @@ fn report(done: Result<Done, DeskError>) -> Result<()> {
 }
 
 /// `tix` without a subcommand: what is in the database.
+/// Opens the terminal inbox on the configured database as the configured agent.
+fn inbox(setup: &Setup) -> Result<()> {
+    let agent = setup.ctx()?.agent;
+    let settings = setup
+        .config
+        .settings()
+        .map_err(|e| anyhow!("{}: {e}", setup.config_path.display()))?;
+    let options = crate::tui::app::Options::for_agent(agent).map_err(anyhow::Error::msg)?;
+    crate::tui::run(crate::tui::Launch {
+        db: setup.db.clone(),
+        settings,
+        options,
+        clock: now,
+    })
+}
+
+/// What `tix` prints when it is not on a terminal: the database in figures.
 fn summary(setup: &Setup) -> Result<()> {
     let desk = setup.open_desk()?;
     let t = desk.read().totals()?;
@@ -284,6 +305,6 @@ fn summary(setup: &Setup) -> Result<()> {
         t.contacts, t.conversations, t.messages
     );
     println!();
-    println!("The terminal inbox is not built yet. Try `tix tickets list` or `tix --help`.");
+    println!("Run tix on a terminal to open the inbox; `tix --help` lists the commands.");
     Ok(())
 }

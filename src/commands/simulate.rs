@@ -14,7 +14,8 @@ use super::{Setup, now};
 use crate::cli::SimulateArgs;
 use crate::desk::{Ctx, Desk, DeskError};
 use crate::domain::{ChannelKind, Direction, Status, text, time};
-use crate::sources::simulate::{SimConfig, SimEvent, Simulator};
+use crate::sources::simulate::{SIM_AGENTS, SimConfig, SimEvent, Simulator};
+use crate::store::{Page, Queue};
 
 /// Feeds simulated events to the desk: messages in batches, agents' closes and spam marks as
 /// their own actions, in an order that keeps each conversation's history as simulated.
@@ -105,7 +106,7 @@ pub fn run(setup: &Setup, args: &SimulateArgs) -> Result<()> {
     });
     if let Some(rate) = args.rate {
         let stop = stop_on_ctrl_c()?;
-        return live(&mut desk, sim, rate, &stop, &mut std::io::stdout());
+        return live(&mut desk, sim, rate, &stop, &mut std::io::stdout(), None);
     }
     let started = Instant::now();
     let bar = ProgressBar::new(args.messages as u64).with_style(
@@ -151,6 +152,7 @@ fn live(
     rate: f64,
     stop: &AtomicBool,
     out: &mut impl Write,
+    mut teammates: Option<&mut Teammates>,
 ) -> Result<()> {
     let rate = rate.clamp(0.01, 10_000.0);
     let started = Instant::now();
@@ -171,6 +173,13 @@ fn live(
                 }
                 sent += 1;
                 m.sent_at = now();
+                if let Some(t) = teammates.as_deref_mut() {
+                    t.arrivals += 1;
+                    if t.arrivals.is_multiple_of(4) {
+                        feeder.flush()?;
+                        t.share_out(feeder.batcher.desk(), 1, m.sent_at)?;
+                    }
+                }
                 let who = match m.direction {
                     Direction::In => m.display_name.clone().unwrap_or(m.customer_id.clone()),
                     Direction::Out => format!("→ {}", m.agent.as_deref().unwrap_or("agent")),
@@ -216,12 +225,67 @@ fn stop_on_ctrl_c() -> Result<Arc<AtomicBool>> {
 }
 
 /// `tix --demo`: a throwaway database with a few days of history and customers writing live.
+/// The agent a demo runs as, unless `--as` names someone who is not one of the simulated
+/// teammates (whose actions would otherwise mix with the agent's own undo history).
+pub const DEMO_AGENT: &str = "you";
+
+/// Simulated teammates share out new tickets: every few arrivals, the oldest unassigned ticket
+/// goes to the next of them in turn (the demo's agent included, so My inbox fills up too).
+struct Teammates {
+    names: Vec<String>,
+    next: usize,
+    arrivals: u64,
+}
+
+impl Teammates {
+    fn new(me: &str) -> Teammates {
+        let mut names: Vec<String> = SIM_AGENTS.iter().map(|s| s.to_string()).collect();
+        names.insert(1, me.to_string());
+        Teammates {
+            names,
+            next: 0,
+            arrivals: 0,
+        }
+    }
+
+    /// Hands out up to `count` of the oldest unassigned tickets; the lead (the last teammate)
+    /// does the handing out, so the agent's own undo history stays theirs.
+    fn share_out(
+        &mut self,
+        desk: &mut Desk,
+        count: usize,
+        at: crate::domain::Millis,
+    ) -> Result<()> {
+        let rows = desk
+            .read()
+            .queue_page(&Queue::Unassigned, Page::First, count)?;
+        let lead = self.names.last().cloned().unwrap_or_default();
+        for row in rows {
+            let to = self.names[self.next % self.names.len()].clone();
+            self.next += 1;
+            let ctx = Ctx {
+                agent: lead.clone(),
+                at,
+            };
+            match desk.assign(&ctx, &[row.number], Some(&to), None) {
+                Ok(_) | Err(DeskError::Refused(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
 pub fn run_demo(setup: &Setup) -> Result<()> {
+    let me = setup
+        .agent
+        .clone()
+        .filter(|a| !SIM_AGENTS.contains(&a.as_str()))
+        .unwrap_or_else(|| DEMO_AGENT.to_string());
     let dir = tempfile::Builder::new().prefix("tix-demo-").tempdir()?;
     let db = dir.path().join("demo.db");
-    let store = crate::store::Store::open(&db)?;
     let settings = setup.config.settings().map_err(anyhow::Error::msg)?;
-    let mut desk = Desk::new(store, settings);
+    let mut desk = Desk::new(crate::store::Store::open(&db)?, settings.clone());
     let end = now();
     let history = Simulator::new(SimConfig {
         seed: 7,
@@ -234,35 +298,51 @@ pub fn run_demo(setup: &Setup) -> Result<()> {
         feeder.feed(event)?;
     }
     feeder.flush()?;
-    let t = desk.read().totals()?;
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "tix demo: {} open tickets ({} unassigned), {} closed, {} spam, {} messages",
-        t.open, t.unassigned_open, t.closed, t.spam, t.messages
-    )?;
-    writeln!(
-        out,
-        "database: {} (deleted when the demo ends)",
-        db.display()
-    )?;
-    writeln!(
-        out,
-        "The terminal inbox is not built yet: new messages are printed as they arrive.\n\
-         In another terminal, try: TIX_DB={} tix tickets list\nCtrl-C ends the demo.\n",
-        db.display()
-    )?;
-    drop(out);
-    let stop = stop_on_ctrl_c()?;
-    let live_traffic = Simulator::new(SimConfig {
-        seed: 8,
-        messages: 1_000_000,
-        days: 365,
-        end: end + 365 * 86_400_000,
+    let mut teammates = Teammates::new(&me);
+    let open = desk.read().totals()?.open as usize;
+    teammates.share_out(&mut desk, open * 3 / 5, end)?;
+
+    // Customers keep writing while the inbox is open: a feeder on its own connection, as another
+    // agent's tix or an import would be.
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = {
+        let stop = stop.clone();
+        let me = me.clone();
+        std::thread::Builder::new()
+            .name("tix-demo-traffic".into())
+            .spawn(move || -> Result<()> {
+                let live_traffic = Simulator::new(SimConfig {
+                    seed: 8,
+                    messages: 1_000_000,
+                    days: 365,
+                    end: end + 365 * 86_400_000,
+                });
+                let mut teammates = Teammates::new(&me);
+                live(
+                    &mut desk,
+                    live_traffic,
+                    3.0,
+                    &stop,
+                    &mut std::io::sink(),
+                    Some(&mut teammates),
+                )
+            })?
+    };
+    let mut options = crate::tui::app::Options::for_agent(me).map_err(anyhow::Error::msg)?;
+    options.tag = Some("demo".into());
+    let shown = crate::tui::run(crate::tui::Launch {
+        db: db.clone(),
+        settings,
+        options,
+        clock: now,
     });
-    live(&mut desk, live_traffic, 3.0, &stop, &mut std::io::stdout())?;
-    drop(desk);
+    stop.store(true, Ordering::Relaxed);
+    let fed = traffic
+        .join()
+        .map_err(|_| anyhow::anyhow!("the demo's traffic stopped with a panic"))?;
     drop(dir);
-    println!("\ndemo ended; its database was deleted");
+    shown?;
+    fed?;
+    println!("demo ended; its database was deleted");
     Ok(())
 }

@@ -64,6 +64,57 @@ pub fn fit(text: &str, cells: usize) -> String {
     s
 }
 
+/// Breaks sanitized text into lines of at most `cells` cells: at spaces where it can, inside a
+/// word where it must (Thai has no spaces between words). Zero-width marks stay with their base
+/// character.
+pub fn wrap(text: &str, cells: usize) -> Vec<String> {
+    let cells = cells.max(1);
+    let clean = sanitize(text, false).replace('\t', "    ");
+    let mut lines = Vec::new();
+    for paragraph in clean.split('\n') {
+        let mut line = String::new();
+        let mut used = 0;
+        // The byte offset in `line` just after its last space, and the width up to there.
+        let mut last_space: Option<(usize, usize)> = None;
+        for ch in paragraph.chars() {
+            let w = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+            if used + w > cells && ch == ' ' {
+                // A space at the edge ends the line and is not carried to the next.
+                lines.push(std::mem::take(&mut line).trim_end().to_string());
+                used = 0;
+                last_space = None;
+                continue;
+            }
+            if used + w > cells && w > 0 {
+                match last_space {
+                    Some((at, width_at)) if at < line.len() => {
+                        let rest = line.split_off(at);
+                        lines.push(line.trim_end().to_string());
+                        line = rest;
+                        used -= width_at;
+                    }
+                    _ => {
+                        lines.push(std::mem::take(&mut line));
+                        used = 0;
+                    }
+                }
+                last_space = None;
+                if used + w > cells && !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                    used = 0;
+                }
+            }
+            line.push(ch);
+            used += w;
+            if ch == ' ' {
+                last_space = Some((line.len(), used));
+            }
+        }
+        lines.push(line);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +133,20 @@ mod tests {
         assert_eq!(width("📦"), 2);
         assert_eq!(width(&fit("ยังไม่ได้รับของ", 6)), 6);
         assert_eq!(width(&fit("📦📦📦", 5)), 5);
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_or_inside_words_and_never_overflows() {
+        assert_eq!(wrap("hello big world", 9), vec!["hello big", "world"]);
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("a\nb", 10), vec!["a", "b"]);
+        let thai = "ยังไม่ได้รับของเลยค่ะ สั่งไปตั้งแต่วันจันทร์";
+        for line in wrap(thai, 7) {
+            assert!(width(&line) <= 7, "{line}");
+        }
+        let long = "x".repeat(10_000);
+        assert_eq!(wrap(&long, 100).len(), 100);
+        assert!(wrap("\u{1b}[2Jhi", 80)[0].starts_with('\u{241b}'));
     }
 
     #[test]

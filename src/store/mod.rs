@@ -4,6 +4,7 @@
 //! a write transaction on it) that the rest of the program calls instead of writing queries.
 
 mod queries;
+mod views;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,9 +12,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use queries::*;
+pub use views::*;
 
 /// Schema versions in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v3.sql")];
 
 /// Errors from the store: SQLite's own, or a database we cannot use.
 #[derive(Debug, thiserror::Error)]

@@ -330,7 +330,7 @@ pub struct Totals {
     pub unassigned_open: i64,
 }
 
-fn parse_enum<T: std::str::FromStr>(idx: usize, text: String) -> rusqlite::Result<T>
+pub(super) fn parse_enum<T: std::str::FromStr>(idx: usize, text: String) -> rusqlite::Result<T>
 where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
