@@ -91,6 +91,14 @@ impl Store {
         &self.path
     }
 
+    /// Caps this connection's page cache. Bulk writers want the default 64 MB; the inbox reads
+    /// one page of rows at a time and keeps its memory small with a few megabytes.
+    pub fn set_cache_mib(&self, mib: u32) -> Result<()> {
+        self.conn
+            .pragma_update(None, "cache_size", -(i64::from(mib) * 1024))?;
+        Ok(())
+    }
+
     fn configure(&mut self) -> Result<()> {
         // WAL lets readers (another agent's tix, the UI's reader) go on while one writer writes;
         // NORMAL sync is safe under WAL; the 64 MB cache keeps ticket and index pages hot.

@@ -266,6 +266,60 @@ pub struct TicketFacts {
     pub fields: Vec<(String, String)>,
 }
 
+/// The query for one part of the waiting order (see [`Sql::queue_page`]).
+fn part_sql(
+    queue: &Queue,
+    waiting: bool,
+    forward: bool,
+    from: Option<(Millis, TicketNumber)>,
+    inclusive: bool,
+    limit: usize,
+) -> (String, Vec<Value>) {
+    let (filter, mut args) = queue.filter();
+    let null = if waiting { 0 } else { 1 };
+    let mut sql = format!("{ROW_SELECT} WHERE {filter} AND (t.waiting_since IS NULL) = {null}");
+    let cmp = match (forward, inclusive) {
+        (true, false) => ">",
+        (true, true) => ">=",
+        (false, false) => "<",
+        (false, true) => "<=",
+    };
+    if let Some((w, n)) = from {
+        if waiting {
+            sql.push_str(&format!(" AND (t.waiting_since, t.id) {cmp} (?, ?)"));
+            args.push(Value::Integer(w));
+        } else {
+            sql.push_str(&format!(" AND t.id {cmp} ?"));
+        }
+        args.push(Value::Integer(n));
+    }
+    // The WHERE fixes `waiting_since IS NULL`; naming it in the ORDER BY as well would make
+    // SQLite sort in a temporary b-tree instead of walking the index.
+    let dir = if forward { "ASC" } else { "DESC" };
+    sql.push_str(&format!(
+        " ORDER BY t.waiting_since {dir}, t.id {dir} LIMIT {limit}"
+    ));
+    (sql, args)
+}
+
+/// The query for a page of a newest-first queue (Closed, Spam).
+fn newest_first_sql(queue: &Queue, page: Page, limit: usize) -> (String, Vec<Value>) {
+    let (filter, mut args) = queue.filter();
+    let (bound, ascending) = match page {
+        Page::First => ("", false),
+        Page::Last => ("", true),
+        Page::After(_) => (" AND t.id < ?", false),
+        Page::From(_) => (" AND t.id <= ?", false),
+        Page::Before(_) => (" AND t.id > ?", true),
+    };
+    if let Page::After(k) | Page::From(k) | Page::Before(k) = page {
+        args.push(Value::Integer(k.number));
+    }
+    let dir = if ascending { "ASC" } else { "DESC" };
+    let sql = format!("{ROW_SELECT} WHERE {filter}{bound} ORDER BY t.id {dir} LIMIT {limit}");
+    (sql, args)
+}
+
 impl Sql<'_> {
     /// One page of a queue, in queue order.
     pub fn queue_page(&self, queue: &Queue, page: Page, limit: usize) -> Result<Vec<QueueRow>> {
@@ -340,45 +394,13 @@ impl Sql<'_> {
         inclusive: bool,
         limit: usize,
     ) -> Result<Vec<QueueRow>> {
-        let (filter, mut args) = queue.filter();
-        let null = if waiting { 0 } else { 1 };
-        let mut sql = format!("{ROW_SELECT} WHERE {filter} AND (t.waiting_since IS NULL) = {null}");
-        let cmp = match (forward, inclusive) {
-            (true, false) => ">",
-            (true, true) => ">=",
-            (false, false) => "<",
-            (false, true) => "<=",
-        };
-        if let Some((w, n)) = from {
-            if waiting {
-                sql.push_str(&format!(" AND (t.waiting_since, t.id) {cmp} (?, ?)"));
-                args.push(Value::Integer(w));
-            } else {
-                sql.push_str(&format!(" AND t.id {cmp} ?"));
-            }
-            args.push(Value::Integer(n));
-        }
-        let dir = if forward { "ASC" } else { "DESC" };
-        sql.push_str(&format!(
-            " ORDER BY (t.waiting_since IS NULL) {dir}, t.waiting_since {dir}, t.id {dir} LIMIT {limit}"
-        ));
+        let (sql, args) = part_sql(queue, waiting, forward, from, inclusive, limit);
         self.rows(&sql, args)
     }
 
     fn newest_first_page(&self, queue: &Queue, page: Page, limit: usize) -> Result<Vec<QueueRow>> {
-        let (filter, mut args) = queue.filter();
-        let (bound, ascending) = match page {
-            Page::First => ("", false),
-            Page::Last => ("", true),
-            Page::After(_) => (" AND t.id < ?", false),
-            Page::From(_) => (" AND t.id <= ?", false),
-            Page::Before(_) => (" AND t.id > ?", true),
-        };
-        if let Page::After(k) | Page::From(k) | Page::Before(k) = page {
-            args.push(Value::Integer(k.number));
-        }
-        let dir = if ascending { "ASC" } else { "DESC" };
-        let sql = format!("{ROW_SELECT} WHERE {filter}{bound} ORDER BY t.id {dir} LIMIT {limit}");
+        let (sql, args) = newest_first_sql(queue, page, limit);
+        let ascending = matches!(page, Page::Last | Page::Before(_));
         let mut rows = self.rows(&sql, args)?;
         if ascending {
             rows.reverse();
@@ -394,20 +416,36 @@ impl Sql<'_> {
         Ok(rows)
     }
 
-    /// How SQLite plans a page of a queue, for the tests that keep every queue on its index.
-    pub fn explain_queue_page(&self, queue: &Queue) -> Result<Vec<String>> {
-        let (filter, args) = queue.filter();
-        let order = if queue.waiting_order() {
-            "(t.waiting_since IS NULL) = 0 ORDER BY (t.waiting_since IS NULL), t.waiting_since, t.id"
-        } else {
-            "1 ORDER BY t.id DESC"
+    /// How SQLite plans every read a queue's pages make, for the tests that keep each queue
+    /// on its index.
+    pub fn explain_queue_pages(&self, queue: &Queue) -> Result<Vec<String>> {
+        let key = QueueKey {
+            waiting_since: Some(1),
+            number: 1,
         };
-        let sql = format!("EXPLAIN QUERY PLAN {ROW_SELECT} WHERE {filter} AND {order} LIMIT 50");
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt
-            .query_map(params_from_iter(args), |r| r.get::<_, String>(3))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        let mut reads = Vec::new();
+        if queue.waiting_order() {
+            for waiting in [true, false] {
+                for forward in [true, false] {
+                    for from in [None, Some((1, 1))] {
+                        reads.push(part_sql(queue, waiting, forward, from, false, 50));
+                    }
+                }
+            }
+        } else {
+            for page in [Page::First, Page::Last, Page::After(key), Page::Before(key)] {
+                reads.push(newest_first_sql(queue, page, 50));
+            }
+        }
+        let mut plans = Vec::new();
+        for (sql, args) in reads {
+            let mut stmt = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let lines = stmt
+                .query_map(params_from_iter(args), |r| r.get::<_, String>(3))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            plans.push(lines.join("; "));
+        }
+        Ok(plans)
     }
 
     /// How many tickets a queue holds.
@@ -679,6 +717,164 @@ impl Sql<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::desk::{Ctx, Desk, Settings};
+    use crate::domain::{Direction, Inbound, MessageKind};
+    use crate::store::{Store, TicketFilter};
+
+    /// A desk with `n` open tickets: some waiting (at shuffled times), some answered, some
+    /// assigned, a few closed and spam.
+    fn desk_with(n: usize) -> Desk {
+        let mut desk = Desk::new(Store::open_in_memory().unwrap(), Settings::default());
+        let batch: Vec<Inbound> = (0..n)
+            .map(|i| Inbound {
+                channel: ChannelKind::Line,
+                account: None,
+                customer_id: format!("U{i}"),
+                display_name: Some(format!("Customer {i}")),
+                message_id: format!("m{i}"),
+                kind: crate::domain::MessageKind::Text,
+                text: format!("hello {i}"),
+                // Arrival times out of ticket order, with ties.
+                sent_at: 1_000_000 + ((i * 7919) % n) as i64 / 3 * 1000,
+                direction: Direction::In,
+                agent: None,
+            })
+            .collect();
+        desk.ingest(&batch).unwrap();
+        let ctx = Ctx {
+            agent: "alice".into(),
+            at: 9_000_000,
+        };
+        for t in (1..=n as i64).filter(|t| t % 3 == 0) {
+            desk.reply(&ctx, t, "on it").unwrap();
+        }
+        let assigned: Vec<i64> = (1..=n as i64).filter(|t| t % 4 == 0).collect();
+        desk.assign(&ctx, &assigned, Some("bob"), None).unwrap();
+        let closed: Vec<i64> = (1..=n as i64).filter(|t| t % 10 == 1).collect();
+        desk.close(&ctx, &closed).unwrap();
+        desk.mark_spam(&ctx, &[2]).unwrap();
+        let _ = MessageKind::Text;
+        desk
+    }
+
+    fn numbers(rows: &[QueueRow]) -> Vec<i64> {
+        rows.iter().map(|r| r.number).collect()
+    }
+
+    #[test]
+    fn paging_either_way_visits_the_queue_in_order_exactly_once() {
+        let desk = desk_with(230);
+        let sql = desk.read();
+        for (queue, status, assignee) in [
+            (Queue::AllOpen, Status::Open, None),
+            (
+                Queue::Mine("bob".into()),
+                Status::Open,
+                Some("bob".to_string()),
+            ),
+            (Queue::Closed, Status::Closed, None),
+        ] {
+            let expected: Vec<i64> = sql
+                .list_tickets(&TicketFilter {
+                    status: Some(status),
+                    assignee,
+                    ..TicketFilter::default()
+                })
+                .unwrap()
+                .iter()
+                .map(|t| t.number)
+                .collect();
+            assert!(expected.len() > 10, "{queue:?}");
+            for size in [1, 7, 50, 500] {
+                let mut forward = sql.queue_page(&queue, Page::First, size).unwrap();
+                loop {
+                    let last = forward.last().unwrap().key();
+                    let more = sql.queue_page(&queue, Page::After(last), size).unwrap();
+                    if more.is_empty() {
+                        break;
+                    }
+                    forward.extend(more);
+                }
+                assert_eq!(numbers(&forward), expected, "{queue:?} forward by {size}");
+                let mut backward = sql.queue_page(&queue, Page::Last, size).unwrap();
+                loop {
+                    let first = backward[0].key();
+                    let mut more = sql.queue_page(&queue, Page::Before(first), size).unwrap();
+                    if more.is_empty() {
+                        break;
+                    }
+                    more.extend(backward);
+                    backward = more;
+                }
+                assert_eq!(numbers(&backward), expected, "{queue:?} backward by {size}");
+                // Re-reading from a row includes it.
+                let mid = forward[forward.len() / 2].key();
+                let from = sql.queue_page(&queue, Page::From(mid), 3).unwrap();
+                assert_eq!(from[0].number, mid.number);
+            }
+            assert_eq!(sql.queue_count(&queue).unwrap() as usize, expected.len());
+        }
+    }
+
+    #[test]
+    fn every_queue_reads_its_pages_off_an_index() {
+        let desk = desk_with(50);
+        let sql = desk.read();
+        let queues = [
+            Queue::Mine("bob".into()),
+            Queue::Unassigned,
+            Queue::Team("billing".into()),
+            Queue::AllOpen,
+            Queue::FollowUp,
+            Queue::Closed,
+            Queue::Spam,
+        ];
+        for q in &queues {
+            for plan in sql.explain_queue_pages(q).unwrap() {
+                assert!(!plan.contains("TEMP B-TREE"), "{q:?} sorts: {plan}");
+                let first = plan.split("; ").next().unwrap();
+                assert!(
+                    first.contains("USING INDEX tickets_")
+                        || first.contains("USING COVERING INDEX tickets_"),
+                    "{q:?} does not walk a queue index: {plan}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn search_finds_thai_inside_a_sentence_and_survives_any_query() {
+        let mut desk = desk_with(5);
+        let m = |id: &str, text: &str| Inbound {
+            channel: ChannelKind::Line,
+            account: None,
+            customer_id: "T1".into(),
+            display_name: None,
+            message_id: id.into(),
+            kind: crate::domain::MessageKind::Text,
+            text: text.into(),
+            sent_at: 5_000_000,
+            direction: Direction::In,
+            agent: None,
+        };
+        desk.ingest(&[
+            m("t1", "ได้รับของไม่ตรงปกค่ะ ขอคืนเงินได้ไหมคะ"),
+            m("t2", "order SO-2405 is 50% off"),
+        ])
+        .unwrap();
+        let sql = desk.read();
+        let hits = |q: &str| sql.search(q, 10).unwrap();
+        assert_eq!(hits("คืนเงิน").hits.len(), 1);
+        assert_eq!(hits("so-2405").hits[0].body, "order SO-2405 is 50% off");
+        assert_eq!(hits("50%").hits.len(), 1);
+        let short = hits("ok");
+        assert_eq!(short.scanned_recent, Some(SHORT_TERM_SCAN));
+        assert_eq!(hits("\"order 50%\"").hits.len(), 0);
+        assert_eq!(hits("50% order").hits.len(), 1);
+        for nasty in ["\"", "'", "AND", "NEAR(", "*", "a\"b OR", "%_", "^"] {
+            sql.search(nasty, 10).unwrap();
+        }
+    }
 
     #[test]
     fn terms_split_on_spaces_and_keep_quoted_phrases() {

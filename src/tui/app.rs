@@ -23,8 +23,9 @@ use crate::store::{
     TicketSummary,
 };
 
-/// How many rows one read of a queue brings in, at least.
-const PAGE: usize = 100;
+/// How many rows one read of a queue brings in beyond what the screen shows. Small reads keep
+/// every key under a few milliseconds at any queue size.
+const PAGE: usize = 40;
 /// How many messages of a thread are read at first; scrolling to the top reads more.
 const THREAD_MESSAGES: usize = 100;
 /// How often the sidebar counts are recounted while data keeps changing.
@@ -327,7 +328,7 @@ impl App {
     }
 
     fn load_list(&mut self, page: Page) -> Res<()> {
-        let want = PAGE.max(self.list_height() * 3);
+        let want = self.list_height() + PAGE;
         let rows = self.store.read().queue_page(&self.queue(), page, want)?;
         let total = self.views[self.view].count.max(rows.len() as i64) as usize;
         let got = rows.len();
@@ -417,13 +418,18 @@ impl App {
     /// conversation if it is still in the view, or on the row that took its place if not.
     fn refresh_list(&mut self) -> Res<()> {
         let selected = self.list.selected().map(|r| r.conversation_id);
-        let old_cursor = self.list.cursor;
-        let want = self.list.rows.len().max(PAGE.max(self.list_height() * 3));
-        let page = if self.list.at_top || self.list.rows.is_empty() {
+        // Only the rows from the first one on screen are read again; the window restarts there.
+        let offset = self.list.offset.min(self.list.rows.len().saturating_sub(1));
+        let old_cursor = self.list.cursor - offset.min(self.list.cursor);
+        let want = self.list_height() + PAGE;
+        let page = if (self.list.at_top && offset == 0) || self.list.rows.is_empty() {
             Page::First
         } else {
-            Page::From(self.list.rows[0].key())
+            self.list.start += offset;
+            self.list.at_top = false;
+            Page::From(self.list.rows[offset].key())
         };
+        self.list.offset = 0;
         let rows = self.store.read().queue_page(&self.queue(), page, want)?;
         self.list.at_bottom = rows.len() < want;
         if matches!(page, Page::First) {
@@ -435,8 +441,8 @@ impl App {
             .and_then(|c| self.list.rows.iter().position(|r| r.conversation_id == c))
             .unwrap_or(old_cursor)
             .min(self.list.rows.len().saturating_sub(1));
-        let still: Vec<TicketNumber> = self.list.rows.iter().map(|r| r.number).collect();
-        self.list.marked.retain(|n, _| still.contains(n));
+        // Marks stay, even on rows that left the view: acting on them then says why each one
+        // that moved on was left alone.
         self.keep_cursor_visible();
         Ok(())
     }

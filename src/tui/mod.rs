@@ -35,6 +35,10 @@ use worker::Worker;
 /// simulated customers).
 const POLL_EVERY: Duration = Duration::from_millis(250);
 
+/// The page cache of each of the inbox's two connections. Every screen reads a page of rows off
+/// an index, so a small cache holds all it needs; memory stays low at any database size.
+pub const UI_CACHE_MIB: u32 = 8;
+
 /// What the inbox needs to start.
 pub struct Launch {
     pub db: PathBuf,
@@ -46,9 +50,11 @@ pub struct Launch {
 
 /// Opens the inbox and runs it until the agent quits.
 pub fn run(launch: Launch) -> Result<()> {
-    let open = |what: &str| {
-        Store::open(&launch.db)
-            .with_context(|| format!("cannot open {} ({what})", launch.db.display()))
+    let open = |what: &str| -> Result<Store> {
+        let store = Store::open(&launch.db)
+            .with_context(|| format!("cannot open {} ({what})", launch.db.display()))?;
+        store.set_cache_mib(UI_CACHE_MIB)?;
+        Ok(store)
     };
     let reader = open("for reading")?;
     let writer = Desk::new(open("for writing")?, launch.settings.clone());
