@@ -3,6 +3,7 @@
 //! Precedence: flags over environment over this file over built-in defaults. The file is TOML;
 //! unknown keys are errors, so a misspelt option is never silently ignored.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -24,6 +25,44 @@ pub struct Config {
     pub me: Option<String>,
     /// How long after a close a customer's message reopens the ticket: a duration, or "off".
     pub reopen_window: Option<String>,
+    /// The inbox's colours: "default" or "mono". `NO_COLOR` in the environment always wins.
+    pub theme: Option<String>,
+    /// Key bindings that replace the defaults, by command name: `close = "x"` or
+    /// `top = ["gg", "home"]`.
+    #[serde(default)]
+    pub keys: BTreeMap<String, KeyList>,
+    /// Saved views: named filters over open tickets, listed in the sidebar after the built-in
+    /// views.
+    #[serde(default)]
+    pub views: Vec<SavedView>,
+}
+
+/// One key or several, as the `[keys]` table allows.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeyList {
+    pub fn keys(&self) -> Vec<String> {
+        match self {
+            KeyList::One(k) => vec![k.clone()],
+            KeyList::Many(ks) => ks.clone(),
+        }
+    }
+}
+
+/// A saved view: open tickets matching every condition given.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SavedView {
+    pub name: String,
+    pub channel: Option<String>,
+    pub label: Option<String>,
+    pub assignee: Option<String>,
+    pub team: Option<String>,
 }
 
 /// A configuration problem, with where it is.
@@ -70,7 +109,57 @@ impl Config {
                 None => message,
             },
         })?;
+        config
+            .check_inbox(text)
+            .map_err(|message| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message,
+            })?;
         Ok(config)
+    }
+
+    /// Checks the inbox's sections (theme, keys, views), naming the line of a mistake.
+    fn check_inbox(&self, text: &str) -> Result<(), String> {
+        let at = |key: &str, message: String| match line_of_key(text, key) {
+            Some(line) => format!("line {line}: {message}"),
+            None => message,
+        };
+        crate::tui::theme::Theme::choose(self.theme.as_deref(), false)
+            .map_err(|e| at("theme", e))?;
+        if let Err(e) = crate::tui::keymap::Keymap::with_overrides(&self.key_overrides()) {
+            let culprit = self
+                .keys
+                .keys()
+                .find(|name| e.contains(&format!("\"{name}\"")) || e.contains(&format!("{name}:")))
+                .cloned()
+                .unwrap_or_else(|| "[keys]".to_string());
+            return Err(at(&culprit, e));
+        }
+        for (i, view) in self.views.iter().enumerate() {
+            let line = view_line(text, i);
+            let located = |m: String| match line {
+                Some(l) => format!("line {l}: [[views]] \"{}\": {m}", view.name),
+                None => format!("[[views]] \"{}\": {m}", view.name),
+            };
+            view.filter().map_err(located)?;
+        }
+        Ok(())
+    }
+
+    /// The `[keys]` table as the keymap reads it.
+    pub fn key_overrides(&self) -> BTreeMap<String, Vec<String>> {
+        self.keys
+            .iter()
+            .map(|(k, v)| (k.clone(), v.keys()))
+            .collect()
+    }
+
+    /// The saved views as queue filters, in file order.
+    pub fn saved_views(&self) -> Result<Vec<(String, crate::store::SavedFilter)>, String> {
+        self.views
+            .iter()
+            .map(|v| Ok((v.name.trim().to_string(), v.filter()?)))
+            .collect()
     }
 
     /// The desk settings this configuration asks for.
@@ -91,6 +180,41 @@ impl Config {
         }
         Ok(settings)
     }
+}
+
+impl SavedView {
+    fn filter(&self) -> Result<crate::store::SavedFilter, String> {
+        if self.name.trim().is_empty() {
+            return Err("a view needs a name".into());
+        }
+        let channel = self
+            .channel
+            .as_deref()
+            .map(|c| {
+                c.parse::<crate::domain::ChannelKind>()
+                    .map_err(|e| format!("channel: {e}"))
+            })
+            .transpose()?;
+        let f = crate::store::SavedFilter {
+            channel,
+            label: self.label.clone(),
+            assignee: self.assignee.clone(),
+            team: self.team.clone(),
+        };
+        if f == crate::store::SavedFilter::default() {
+            return Err("give at least one of channel, label, assignee, team".into());
+        }
+        Ok(f)
+    }
+}
+
+/// The line of the `index`-th `[[views]]` header.
+fn view_line(text: &str, index: usize) -> Option<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == "[[views]]")
+        .nth(index)
+        .map(|(i, _)| i + 1)
 }
 
 /// A TOML error as `line L, column C: message`.
@@ -143,6 +267,36 @@ mod tests {
         .to_string();
         assert!(err.starts_with("c.toml: line 2, column 1"), "{err}");
         assert!(err.contains("reopen_windw"), "{err}");
+    }
+
+    #[test]
+    fn inbox_sections_are_checked_with_their_lines() {
+        let p = Path::new("c.toml");
+        let ok = Config::parse(
+            "theme = \"mono\"\n[keys]\nclose = \"x\"\ntop = [\"gg\", \"home\"]\n\
+             [[views]]\nname = \"LINE refunds\"\nchannel = \"line\"\nlabel = \"refund\"\n",
+            p,
+        )
+        .unwrap();
+        assert_eq!(ok.key_overrides()["top"], vec!["gg", "home"]);
+        assert_eq!(ok.saved_views().unwrap()[0].0, "LINE refunds");
+        let err = |text: &str| Config::parse(text, p).unwrap_err().to_string();
+        let e = err("me = \"a\"\ntheme = \"neon\"\n");
+        assert!(e.starts_with("c.toml: line 2: theme = \"neon\""), "{e}");
+        let e = err("[keys]\n\nclsoe = \"x\"\n");
+        assert!(
+            e.contains("line 3") && e.contains("did you mean \"close\""),
+            "{e}"
+        );
+        let e = err(
+            "[[views]]\nname = \"a\"\nchannel = \"line\"\n[[views]]\nname = \"b\"\nchannel = \"lime\"\n",
+        );
+        assert!(
+            e.starts_with("c.toml: line 4: [[views]] \"b\": channel"),
+            "{e}"
+        );
+        let e = err("[[views]]\nname = \"a\"\n");
+        assert!(e.contains("at least one of"), "{e}");
     }
 
     #[test]

@@ -282,7 +282,8 @@ fn inbox(setup: &Setup) -> Result<()> {
         .config
         .settings()
         .map_err(|e| anyhow!("{}: {e}", setup.config_path.display()))?;
-    let options = crate::tui::app::Options::for_agent(agent).map_err(anyhow::Error::msg)?;
+    let options =
+        crate::tui::app::Options::from_config(agent, &setup.config).map_err(anyhow::Error::msg)?;
     crate::tui::run(crate::tui::Launch {
         db: setup.db.clone(),
         settings,

@@ -328,7 +328,8 @@ pub fn run_demo(setup: &Setup) -> Result<()> {
                 )
             })?
     };
-    let mut options = crate::tui::app::Options::for_agent(me).map_err(anyhow::Error::msg)?;
+    let mut options =
+        crate::tui::app::Options::from_config(me, &setup.config).map_err(anyhow::Error::msg)?;
     options.tag = Some("demo".into());
     let shown = crate::tui::run(crate::tui::Launch {
         db: db.clone(),

@@ -71,6 +71,17 @@ impl Options {
     }
 }
 
+impl Options {
+    /// The options a config file asks for: its keys, theme and saved views.
+    pub fn from_config(agent: String, config: &crate::config::Config) -> Result<Options, String> {
+        let mut o = Options::for_agent(agent)?;
+        o.keymap = Keymap::with_overrides(&config.key_overrides())?;
+        o.theme = Theme::choose(config.theme.as_deref(), Theme::no_color_env())?;
+        o.saved_views = config.saved_views()?;
+        Ok(o)
+    }
+}
+
 /// Something that happened, for `update`.
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -460,14 +471,21 @@ impl App {
     }
 
     fn move_cursor(&mut self, by: isize) -> Res<()> {
+        // The target is a queue position: reading more rows may drop rows from the window's
+        // other end and move `start`, and the target must not move with it.
+        let here = self.list.start + self.list.cursor;
         if by > 0 {
-            let target = self.list.cursor + by as usize;
-            while target >= self.list.rows.len() && self.extend_down()? > 0 {}
-            self.list.cursor = target.min(self.list.rows.len().saturating_sub(1));
+            let target = here + by as usize;
+            while target >= self.list.start + self.list.rows.len() && self.extend_down()? > 0 {}
+            self.list.cursor = target
+                .saturating_sub(self.list.start)
+                .min(self.list.rows.len().saturating_sub(1));
         } else {
-            let back = by.unsigned_abs();
-            while back > self.list.cursor && self.extend_up()? > 0 {}
-            self.list.cursor = self.list.cursor.saturating_sub(back);
+            let target = here.saturating_sub(by.unsigned_abs());
+            while target < self.list.start && self.extend_up()? > 0 {}
+            self.list.cursor = target
+                .saturating_sub(self.list.start)
+                .min(self.list.rows.len().saturating_sub(1));
         }
         self.keep_cursor_visible();
         self.load_thread_of_selection()
