@@ -310,100 +310,116 @@ fn thread(frame: &mut Frame<'_>, app: &App, area: Rect) {
         Layout::vertical([Constraint::Length(head_h), Constraint::Min(0)]).areas(inner);
     frame.render_widget(Paragraph::new(head), head_area);
 
-    let lines = thread_lines(app, w);
+    // Lines are built from the newest item back, only as far as the screen (and the scroll)
+    // reaches: a long thread of long messages costs no more to draw than a short one.
     let h = body_area.height as usize;
-    let max_scroll = lines.len().saturating_sub(h);
-    let scroll = t.scroll.min(max_scroll);
+    let mut blocks: Vec<Vec<Line<'_>>> = Vec::new();
+    let mut total = 0;
+    let mut reached_top = true;
+    for i in (0..t.items.len()).rev() {
+        if total >= h + t.scroll {
+            reached_top = false;
+            break;
+        }
+        let block = item_lines(app, i, w);
+        total += block.len();
+        blocks.push(block);
+    }
+    let lines: Vec<Line<'_>> = blocks.into_iter().rev().flatten().collect();
+    let scroll = if reached_top {
+        t.scroll.min(lines.len().saturating_sub(h))
+    } else {
+        t.scroll
+    };
     let first = lines.len().saturating_sub(h + scroll);
     let mut shown: Vec<Line<'_>> = lines.into_iter().skip(first).take(h).collect();
-    if first == 0 && t.more && !shown.is_empty() {
+    if first == 0 && reached_top && t.more && !shown.is_empty() {
         shown[0] = Line::styled("… older messages: scroll up to read them", theme.dim);
     }
     frame.render_widget(Paragraph::new(shown), body_area);
 }
 
-/// The thread as screen lines, wrapped to `w` cells.
-fn thread_lines<'a>(app: &App, w: usize) -> Vec<Line<'a>> {
+/// The screen lines of the thread's item `i`, wrapped to `w` cells, with a ticket boundary
+/// above it where a new ticket starts.
+fn item_lines<'a>(app: &App, i: usize, w: usize) -> Vec<Line<'a>> {
     let theme = &app.opts.theme;
     let t = &app.thread;
     let off = app.opts.utc_offset;
     let mut lines: Vec<Line<'a>> = Vec::new();
-    let mut ticket_shown = None;
     let body_w = w.saturating_sub(2).max(1);
-    for item in &t.items {
-        let (ticket, at) = match item {
-            ThreadItem::Message { ticket, at, .. }
-            | ThreadItem::Note { ticket, at, .. }
-            | ThreadItem::Event { ticket, at, .. } => (*ticket, *at),
-        };
-        if ticket_shown != Some(ticket) {
-            ticket_shown = Some(ticket);
-            let label = format!("── #{ticket} ");
-            let fill = w.saturating_sub(text::width(&label));
-            lines.push(Line::styled(
-                format!("{label}{}", "─".repeat(fill)),
-                theme.ticket_boundary,
-            ));
-        }
-        match item {
-            ThreadItem::Message {
-                direction,
-                author,
-                kind,
-                body,
-                ..
-            } => {
-                let (name, style) = match direction {
-                    Direction::In => (
-                        t.ticket
-                            .as_ref()
-                            .map(|s| s.contact_name.clone())
-                            .unwrap_or_default(),
-                        theme.customer,
-                    ),
-                    Direction::Out => (
-                        format!("→ {}", author.as_deref().unwrap_or("agent")),
-                        theme.agent,
-                    ),
-                };
-                lines.push(Line::from(vec![
-                    Span::styled(text::truncate(&name, w.saturating_sub(14)), style),
-                    Span::styled(format!("  {}", clock(at, off)), theme.dim),
-                ]));
-                if *kind != MessageKind::Text {
-                    lines.push(Line::styled(format!("  [{}]", kind.as_str()), theme.dim));
-                }
+    let ticket_of = |item: &ThreadItem| match item {
+        ThreadItem::Message { ticket, .. }
+        | ThreadItem::Note { ticket, .. }
+        | ThreadItem::Event { ticket, .. } => *ticket,
+    };
+    let item = &t.items[i];
+    let ticket = ticket_of(item);
+    let at = item.at();
+    if i == 0 || ticket_of(&t.items[i - 1]) != ticket {
+        let label = format!("── #{ticket} ");
+        let fill = w.saturating_sub(text::width(&label));
+        lines.push(Line::styled(
+            format!("{label}{}", "─".repeat(fill)),
+            theme.ticket_boundary,
+        ));
+    }
+    match item {
+        ThreadItem::Message {
+            direction,
+            author,
+            kind,
+            body,
+            ..
+        } => {
+            let (name, style) = match direction {
+                Direction::In => (
+                    t.ticket
+                        .as_ref()
+                        .map(|s| s.contact_name.clone())
+                        .unwrap_or_default(),
+                    theme.customer,
+                ),
+                Direction::Out => (
+                    format!("→ {}", author.as_deref().unwrap_or("agent")),
+                    theme.agent,
+                ),
+            };
+            lines.push(Line::from(vec![
+                Span::styled(text::truncate(&name, w.saturating_sub(14)), style),
+                Span::styled(format!("  {}", clock(at, off)), theme.dim),
+            ]));
+            if *kind != MessageKind::Text {
+                lines.push(Line::styled(format!("  [{}]", kind.as_str()), theme.dim));
+            }
+            if !body.is_empty() {
                 for l in text::wrap(body, body_w) {
-                    if body.is_empty() {
-                        break;
-                    }
                     lines.push(highlighted(format!("  {l}"), &t.highlight, theme));
                 }
             }
-            ThreadItem::Note { author, body, .. } => {
-                lines.push(Line::styled(
-                    format!(
-                        "✎ note by {} · {}",
-                        text::truncate(author, 20),
-                        clock(at, off)
-                    ),
-                    theme.note,
-                ));
-                for l in text::wrap(body, body_w) {
-                    lines.push(Line::styled(format!("  {l}"), theme.note));
-                }
+        }
+        ThreadItem::Note { author, body, .. } => {
+            lines.push(Line::styled(
+                format!(
+                    "✎ note by {} · {}",
+                    text::truncate(author, 20),
+                    clock(at, off)
+                ),
+                theme.note,
+            ));
+            for l in text::wrap(body, body_w) {
+                lines.push(Line::styled(format!("  {l}"), theme.note));
             }
-            ThreadItem::Event {
-                kind,
-                actor,
-                via,
-                payload,
-                ..
-            } => {
-                if let Some(text) = describe_event(ticket, kind, actor, via.as_deref(), payload) {
-                    for l in text::wrap(&format!("· {text} · {}", clock(at, off)), w) {
-                        lines.push(Line::styled(l, theme.event));
-                    }
+        }
+        ThreadItem::Event {
+            kind,
+            actor,
+            via,
+            payload,
+            ..
+        } => {
+            if let Some(text) = describe_event(ticket, kind, actor, via.as_deref(), payload) {
+                for l in text::wrap(&format!("· {text} · {}", clock(at, off)), w) {
+                    lines.push(Line::styled(l, theme.event));
                 }
             }
         }
