@@ -117,6 +117,11 @@ struct Session {
 impl Session {
     /// Opens the inbox of `world` in a 120x35 terminal.
     fn start(world: &World) -> Session {
+        Session::start_with(world, &[])
+    }
+
+    /// Opens the inbox with extra environment variables.
+    fn start_with(world: &World, env: &[(&str, &std::ffi::OsStr)]) -> Session {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -137,6 +142,9 @@ impl Session {
         cmd.env("TZ", "UTC");
         cmd.env("TERM", "xterm-256color");
         cmd.env("NO_COLOR", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         cmd.cwd(world.dir.path());
         let child = pty.slave.spawn_command(cmd).unwrap();
         drop(pty.slave);
@@ -445,4 +453,37 @@ fn escape_sequences_from_a_customer_never_reach_the_terminal() {
         screen.contains("Mallory␛]0;title␇␛[2J␀X · line U6"),
         "{screen}"
     );
+}
+
+#[test]
+fn ctrl_e_writes_a_note_in_the_editor() {
+    let world = World::new();
+    world.import(&[line("U1", "Anong", "m1", "2026-11-20T09:00:00Z", "hello")]);
+    // An "editor" that writes the note and exits, as an agent would after typing it.
+    let editor = world.path("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nprintf 'written in the editor' > \"$1\"\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut tix = Session::start_with(&world, &[("EDITOR", editor.as_os_str())]);
+    tix.wait_for("alice · 1 open");
+    tix.type_keys("3");
+    tix.wait_for("#1 open · Anong");
+    tix.type_keys("n");
+    tix.wait_for("Internal note #1");
+    tix.type_keys("\x05");
+    tix.wait_for("written in the editor");
+    tix.type_keys("\r");
+    tix.wait_for("note by alice");
+    tix.type_keys("q");
+    assert!(tix.wait_exit(), "tix did not exit cleanly");
+    drop(tix);
+    let shown = world.tix(&["ticket", "show", "1", "--json"]);
+    assert!(shown.contains("written in the editor"), "{shown}");
 }
