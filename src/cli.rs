@@ -42,7 +42,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Import messages from JSON Lines or CSV files (re-importing adds nothing)
+    /// Import messages from JSON Lines, CSV or the channels' webhook payloads (re-importing adds nothing)
     Import(ImportArgs),
     /// Generate realistic simulated traffic into the database
     Simulate(SimulateArgs),
@@ -69,7 +69,8 @@ pub struct ImportArgs {
     /// Files to import
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// The files' format; auto picks by extension, then by content
+    /// The files' format: auto, jsonl, csv, or a channel's webhook payloads (line, messenger,
+    /// instagram, whatsapp, facebook, shopee); auto picks by extension, then by content
     #[arg(long, default_value = "auto")]
     pub format: Format,
     /// Import the valid lines and write the invalid ones to the rejects file

@@ -1,5 +1,6 @@
 //! `tix import`: validate, then stream files through the arrival path in time-bounded batches.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use super::Setup;
 use crate::cli::ImportArgs;
 use crate::desk::{Desk, IngestReport};
 use crate::domain::{Inbound, text};
-use crate::sources::import::{self, Record};
+use crate::sources::import::{self, Content, Record};
 
 /// How many problems are printed before the rest are only counted.
 const SHOWN_PROBLEMS: usize = 20;
@@ -121,6 +122,7 @@ pub fn run(setup: &Setup, args: &ImportArgs) -> Result<()> {
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut done_bytes = 0;
+    let mut not_messages = NotMessages::default();
     for file in &args.files {
         let mut reader = open(file, args)?;
         let mut last = 0;
@@ -129,7 +131,16 @@ pub fn run(setup: &Setup, args: &ImportArgs) -> Result<()> {
             bar.set_position(done_bytes + record.bytes_read);
             last = record.bytes_read;
             match record.parsed {
-                Ok(m) => batcher.push(m)?,
+                Ok(Content::Message(m)) => batcher.push(m)?,
+                Ok(Content::Payload(p)) => {
+                    for m in p.messages {
+                        batcher.push(m)?;
+                    }
+                    for (kind, n) in p.skipped {
+                        *not_messages.skipped.entry(kind).or_default() += n;
+                    }
+                    not_messages.comments += p.comments.len();
+                }
                 Err(ref why) => rejects.add(file, &record, why, reader.header())?,
             }
         }
@@ -151,7 +162,36 @@ pub fn run(setup: &Setup, args: &ImportArgs) -> Result<()> {
         secs,
         r.read as f64 / secs.max(1e-9)
     );
+    not_messages.print();
     rejects.finish()
+}
+
+/// What webhook payloads held besides messages, for the summary.
+#[derive(Default)]
+struct NotMessages {
+    /// Events that are not messages (read receipts, follows, statuses, …), by kind.
+    skipped: BTreeMap<String, usize>,
+    comments: usize,
+}
+
+impl NotMessages {
+    fn print(&self) {
+        if !self.skipped.is_empty() {
+            let kinds: Vec<String> = self
+                .skipped
+                .iter()
+                .map(|(kind, n)| format!("{n} {}", text::sanitize(kind, true)))
+                .collect();
+            println!("skipped: {}", kinds.join(", "));
+        }
+        if self.comments > 0 {
+            println!(
+                "{} comment{} (not stored yet: comments come with the comments area)",
+                self.comments,
+                if self.comments == 1 { "" } else { "s" }
+            );
+        }
+    }
 }
 
 fn open(file: &Path, args: &ImportArgs) -> Result<import::Reader> {

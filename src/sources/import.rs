@@ -1,4 +1,5 @@
-//! Streaming readers for `tix import`: files of messages as JSON Lines or CSV, one record at a time.
+//! Streaming readers for `tix import`: files of messages as JSON Lines or CSV, one record at a time,
+//! and files of the channels' own webhook payloads, one payload at a time.
 //!
 //! Parsing only, no database. Each [`Record`] keeps its starting line and its original bytes, so
 //! the caller can report `FILE:LINE: reason` and copy rejected records, unchanged, into a rejects
@@ -8,7 +9,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -16,6 +17,7 @@ use serde_json::Value;
 
 use crate::domain::time::parse_time;
 use crate::domain::{ChannelKind, Direction, Inbound, MessageKind, UnknownName};
+use crate::sources::webhooks::{self, Parsed, WebhookFormat};
 
 /// How an import file is written. `Auto` decides from the file name, then from its content.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -24,20 +26,34 @@ pub enum Format {
     Auto,
     Jsonl,
     Csv,
+    /// A platform's webhook payloads, one per line or one (pretty-printed or not) per file.
+    Webhook(WebhookFormat),
 }
 
 impl Format {
-    pub const ALL: [Format; 3] = [Format::Auto, Format::Jsonl, Format::Csv];
+    pub const ALL: [Format; 9] = [
+        Format::Auto,
+        Format::Jsonl,
+        Format::Csv,
+        Format::Webhook(WebhookFormat::Line),
+        Format::Webhook(WebhookFormat::Messenger),
+        Format::Webhook(WebhookFormat::Instagram),
+        Format::Webhook(WebhookFormat::Whatsapp),
+        Format::Webhook(WebhookFormat::Facebook),
+        Format::Webhook(WebhookFormat::Shopee),
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Auto => "auto",
             Format::Jsonl => "jsonl",
             Format::Csv => "csv",
+            Format::Webhook(w) => w.as_str(),
         }
     }
 
-    /// The format a file name promises (`.jsonl`, `.ndjson`, `.json`, `.csv`), if any.
+    /// The format a file name promises (`.jsonl`, `.ndjson`, `.json`, `.csv`), if any. A JSON
+    /// file may still turn out to hold webhook payloads.
     pub fn from_extension(path: &Path) -> Option<Format> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
@@ -54,7 +70,7 @@ impl fmt::Display for Format {
     }
 }
 
-/// Lets clap read `--format auto|jsonl|csv` through `FromStr`.
+/// Lets clap read `--format auto|jsonl|csv|line|…` through `FromStr`.
 impl FromStr for Format {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -70,7 +86,16 @@ impl FromStr for Format {
     }
 }
 
-/// One message record of the file, parsed or not.
+/// What a record holds once read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// A JSON Lines or CSV record: one message.
+    Message(Inbound),
+    /// A webhook payload: its messages, the events skipped by kind, and its comments.
+    Payload(Parsed),
+}
+
+/// One record of the file (a message, or a webhook payload), parsed or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// 1-based line where the record starts (a quoted CSV field may carry it over more lines).
@@ -80,8 +105,8 @@ pub struct Record {
     pub raw: Vec<u8>,
     /// Offset in the file just after this record, for a progress bar against [`Reader::total_bytes`].
     pub bytes_read: u64,
-    /// The message, or what is wrong with the record (without the `FILE:LINE: ` prefix).
-    pub parsed: Result<Inbound, String>,
+    /// What the record holds, or what is wrong with it (without the `FILE:LINE: ` prefix).
+    pub parsed: Result<Content, String>,
 }
 
 /// Yields the records of an import file in order. An `Err` item is an I/O failure, after which
@@ -96,20 +121,37 @@ pub struct Reader {
 enum Source {
     Jsonl(JsonlSource),
     Csv(Box<CsvSource>),
+    Payloads(PayloadSource),
 }
 
-/// Opens an import file. With [`Format::Auto`] the extension decides (`.jsonl`, `.ndjson`,
-/// `.json` → JSON Lines, `.csv` → CSV); otherwise the first non-blank byte does (`{` → JSON
-/// Lines, anything else → CSV). A CSV file whose header lacks a required column fails here, so
-/// the caller does not reject every row one by one.
+/// What the reader may read a file as, before its content is seen.
+#[derive(Debug, Clone, Copy)]
+enum Wanted {
+    Exactly(Format),
+    /// A JSON file: JSON Lines, or webhook payloads if the first one is a platform's.
+    Json,
+    /// Anything: JSON as above, CSV otherwise.
+    Any,
+}
+
+/// Opens an import file. With [`Format::Auto`] the extension decides between JSON and CSV
+/// (`.jsonl`, `.ndjson`, `.json` → JSON, `.csv` → CSV); otherwise the first non-blank byte does
+/// (`{` or `[` → JSON, anything else → CSV). JSON whose first value is a webhook payload of a
+/// platform tix knows is read as payloads, each recognised on its own; other JSON is JSON Lines.
+/// A CSV file whose header lacks a required column fails here, so the caller does not reject
+/// every row one by one.
 pub fn open(path: &Path, format: Format) -> io::Result<Reader> {
     let file = File::open(path)?;
     let total_bytes = file.metadata()?.len();
-    let format = match format {
-        Format::Auto => Format::from_extension(path).unwrap_or(Format::Auto),
-        f => f,
+    let wanted = match format {
+        Format::Auto => match Format::from_extension(path) {
+            Some(Format::Csv) => Wanted::Exactly(Format::Csv),
+            Some(_) => Wanted::Json,
+            None => Wanted::Any,
+        },
+        f => Wanted::Exactly(f),
     };
-    Reader::new(file, format, total_bytes)
+    Reader::build(Box::new(file), wanted, total_bytes, READ_BUFFER)
 }
 
 /// Bytes read from the source at a time; also the most that `Auto` looks at to sniff.
@@ -134,6 +176,19 @@ impl Reader {
         total_bytes: u64,
         csv_buffer: usize,
     ) -> io::Result<Reader> {
+        let wanted = match format {
+            Format::Auto => Wanted::Any,
+            f => Wanted::Exactly(f),
+        };
+        Self::build(source, wanted, total_bytes, csv_buffer)
+    }
+
+    fn build(
+        source: Box<dyn Read + Send>,
+        wanted: Wanted,
+        total_bytes: u64,
+        csv_buffer: usize,
+    ) -> io::Result<Reader> {
         let mut src = BufReader::with_capacity(READ_BUFFER, source);
         let bom = if src.fill_buf()?.starts_with(BOM) {
             src.consume(BOM.len());
@@ -141,20 +196,34 @@ impl Reader {
         } else {
             0
         };
-        let format = match format {
-            Format::Auto => match src.fill_buf()?.iter().find(|b| !b.is_ascii_whitespace()) {
-                Some(b'{') | None => Format::Jsonl,
-                Some(_) => Format::Csv,
+        let wanted = match wanted {
+            Wanted::Any => match src.fill_buf()?.iter().find(|b| !b.is_ascii_whitespace()) {
+                Some(b'{' | b'[') | None => Wanted::Json,
+                Some(_) => Wanted::Exactly(Format::Csv),
             },
-            f => f,
+            w => w,
         };
-        let source = match format {
-            Format::Csv => Source::Csv(Box::new(CsvSource::new(src, bom, csv_buffer)?)),
-            _ => Source::Jsonl(JsonlSource {
+        let jsonl = |src| {
+            Source::Jsonl(JsonlSource {
                 src,
                 offset: bom,
                 line: 0,
-            }),
+            })
+        };
+        let (format, source) = match wanted {
+            Wanted::Exactly(Format::Csv) => (
+                Format::Csv,
+                Source::Csv(Box::new(CsvSource::new(src, bom, csv_buffer)?)),
+            ),
+            Wanted::Exactly(Format::Webhook(w)) => (
+                Format::Webhook(w),
+                Source::Payloads(PayloadSource::new(src, bom, Some(w))),
+            ),
+            Wanted::Exactly(_) => (Format::Jsonl, jsonl(src)),
+            Wanted::Json | Wanted::Any => match PayloadSource::sniff(src, bom)? {
+                Ok((w, payloads)) => (Format::Webhook(w), Source::Payloads(payloads)),
+                Err(src) => (Format::Jsonl, jsonl(src)),
+            },
         };
         Ok(Reader {
             format,
@@ -164,7 +233,8 @@ impl Reader {
         })
     }
 
-    /// The format in use, never `Auto`.
+    /// The format in use, never `Auto`. For webhook payloads read with `Auto`, the first
+    /// payload's platform; each later payload is recognised on its own.
     pub fn format(&self) -> Format {
         self.format
     }
@@ -173,7 +243,7 @@ impl Reader {
     pub fn header(&self) -> Option<&[u8]> {
         match &self.source {
             Source::Csv(csv) => csv.header.as_deref(),
-            Source::Jsonl(_) => None,
+            Source::Jsonl(_) | Source::Payloads(_) => None,
         }
     }
 
@@ -193,6 +263,7 @@ impl Iterator for Reader {
         let next = match &mut self.source {
             Source::Jsonl(s) => s.next_record(),
             Source::Csv(s) => s.next_record(),
+            Source::Payloads(s) => s.next_record(),
         };
         match next {
             Ok(Some(record)) => Some(Ok(record)),
@@ -230,7 +301,7 @@ impl JsonlSource {
                 continue;
             }
             let parsed = match std::str::from_utf8(&raw) {
-                Ok(line) => parse_json_line(line),
+                Ok(line) => parse_json_line(line).map(Content::Message),
                 Err(e) => Err(format!(
                     "not valid UTF-8 (bad byte at column {})",
                     e.valid_up_to() + 1
@@ -244,6 +315,229 @@ impl JsonlSource {
             }));
         }
     }
+}
+
+/// A payload larger than this is refused: no platform sends one near it, so a closing brace or
+/// quote is missing, and the rest of the file would otherwise be read as one payload.
+const MAX_PAYLOAD: usize = 16 * 1024 * 1024;
+
+/// Webhook payloads, one JSON value after another: one per line, or pretty-printed over many.
+/// Values are cut out by their balanced braces, so only one payload is held at a time.
+struct PayloadSource {
+    src: BufReader<Box<dyn Read + Send>>,
+    /// File offset of the next unread byte.
+    offset: u64,
+    /// Line breaks read so far.
+    newlines: usize,
+    /// The platform every payload must be; `None` recognises each payload on its own.
+    format: Option<WebhookFormat>,
+    /// The first payload, read to recognise the file: its line, bytes and end offset.
+    pending: Option<(usize, Vec<u8>, u64)>,
+    /// While sniffing, every byte read, so the file can be handed back unread.
+    tape: Option<Vec<u8>>,
+}
+
+/// What a file of JSON that is not webhook payloads looks like once handed back.
+type Unread = BufReader<Box<dyn Read + Send>>;
+
+impl PayloadSource {
+    fn new(src: Unread, offset: u64, format: Option<WebhookFormat>) -> PayloadSource {
+        PayloadSource {
+            src,
+            offset,
+            newlines: 0,
+            format,
+            pending: None,
+            tape: None,
+        }
+    }
+
+    /// Reads the first JSON value. If it is a webhook payload, the file is payloads (each
+    /// recognised on its own); if not, the source comes back as if unread, for JSON Lines.
+    fn sniff(src: Unread, bom: u64) -> io::Result<Result<(WebhookFormat, PayloadSource), Unread>> {
+        let mut me = PayloadSource::new(src, bom, None);
+        me.tape = Some(Vec::new());
+        let first = match me.next_value() {
+            Ok(first) => first,
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => None,
+            Err(e) => return Err(e),
+        };
+        let detected = first.as_ref().and_then(|(_, raw)| {
+            serde_json::from_slice::<Value>(raw)
+                .ok()
+                .and_then(|v| webhooks::detect(&v))
+        });
+        match (detected, first) {
+            (Some(format), Some((line, raw))) => {
+                me.tape = None;
+                me.pending = Some((line, raw, me.offset));
+                Ok(Ok((format, me)))
+            }
+            _ => {
+                let read = me.tape.take().unwrap_or_default();
+                let rest: Box<dyn Read + Send> = Box::new(Cursor::new(read).chain(me.src));
+                Ok(Err(BufReader::with_capacity(READ_BUFFER, rest)))
+            }
+        }
+    }
+
+    fn next_record(&mut self) -> io::Result<Option<Record>> {
+        let (line, raw, bytes_read) = match self.pending.take() {
+            Some(first) => first,
+            None => match self.next_value()? {
+                Some((line, raw)) => (line, raw, self.offset),
+                None => return Ok(None),
+            },
+        };
+        let parsed = parse_payload(&raw, line, self.format);
+        Ok(Some(Record {
+            line,
+            raw,
+            bytes_read,
+            parsed,
+        }))
+    }
+
+    /// The next JSON value's first line and bytes, skipping blank space before it. Anything
+    /// that does not start like a JSON object or array is taken to the end of its line, for
+    /// the parser to reject.
+    fn next_value(&mut self) -> io::Result<Option<(usize, Vec<u8>)>> {
+        loop {
+            let buf = self.src.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            let n = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+            self.newlines += count_newlines(&buf[..n]);
+            if let Some(tape) = &mut self.tape {
+                tape.extend_from_slice(&buf[..n]);
+            }
+            let all_blank = n == buf.len();
+            self.src.consume(n);
+            self.offset += n as u64;
+            if !all_blank {
+                break;
+            }
+        }
+        let line = self.newlines + 1;
+        let mut raw = Vec::new();
+        if matches!(self.src.fill_buf()?.first(), Some(b'{' | b'[')) {
+            let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+            loop {
+                let buf = self.src.fill_buf()?;
+                if buf.is_empty() {
+                    // The file ends inside the value; the JSON parser will say what is missing.
+                    break;
+                }
+                let mut end = None;
+                for (i, &b) in buf.iter().enumerate() {
+                    if in_string {
+                        if escaped {
+                            escaped = false;
+                        } else if b == b'\\' {
+                            escaped = true;
+                        } else if b == b'"' {
+                            in_string = false;
+                        }
+                        continue;
+                    }
+                    match b {
+                        b'"' => in_string = true,
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth = depth.saturating_sub(1);
+                            if depth == 0 {
+                                end = Some(i + 1);
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                let take = end.unwrap_or(buf.len());
+                raw.extend_from_slice(&buf[..take]);
+                if let Some(tape) = &mut self.tape {
+                    tape.extend_from_slice(&buf[..take]);
+                }
+                self.src.consume(take);
+                if end.is_some() {
+                    break;
+                }
+                if raw.len() > MAX_PAYLOAD {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "line {line}: a payload runs past {} MiB; is a closing brace or quote missing?",
+                            MAX_PAYLOAD >> 20
+                        ),
+                    ));
+                }
+            }
+        } else {
+            self.src.read_until(b'\n', &mut raw)?;
+            if let Some(tape) = &mut self.tape {
+                tape.extend_from_slice(&raw);
+            }
+        }
+        self.offset += raw.len() as u64;
+        self.newlines += count_newlines(&raw);
+        Ok(Some((line, raw)))
+    }
+}
+
+/// Reads one webhook payload that starts on `line`. With `format`, the payload must be that
+/// platform's; without, it is recognised by its shape.
+fn parse_payload(
+    raw: &[u8],
+    line: usize,
+    format: Option<WebhookFormat>,
+) -> Result<Content, String> {
+    let value: Value = serde_json::from_slice(raw).map_err(|e| json_error(&e, line))?;
+    if !value.is_object() {
+        return Err(format!(
+            "expected a JSON object (one webhook payload), found {}",
+            describe_json(&value)
+        ));
+    }
+    let format = match (format, webhooks::detect(&value)) {
+        (Some(wanted), Some(found)) if !wanted.reads_same_payloads(found) => {
+            return Err(format!(
+                "this is a {} payload, not {} (import it with --format {found} or auto)",
+                found.title(),
+                wanted.title()
+            ));
+        }
+        (Some(wanted), _) => wanted,
+        (None, Some(found)) => found,
+        (None, None) => {
+            return Err(
+                "not a webhook payload tix knows: expected LINE (destination and events), \
+                 Meta (object \"page\", \"instagram\" or \"whatsapp_business_account\") or \
+                 Shopee (shop_id, code and data)"
+                    .to_string(),
+            );
+        }
+    };
+    format
+        .parse(&value)
+        .map(Content::Payload)
+        .map_err(|e| e.to_string())
+}
+
+/// A JSON syntax error with its position counted in the file, not in the payload.
+fn json_error(e: &serde_json::Error, first_line: usize) -> String {
+    let text = e.to_string();
+    let what = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(w, _)| w);
+    if e.line() == 0 {
+        return format!("not valid JSON: {what}");
+    }
+    format!(
+        "not valid JSON at line {}, column {}: {what}",
+        first_line + e.line() - 1,
+        e.column()
+    )
 }
 
 /// The columns and keys of the import format, in the order errors are reported.
@@ -704,7 +998,7 @@ impl CsvSource {
             if raw.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let parsed = self.parse_row();
+            let parsed = self.parse_row().map(Content::Message);
             return Ok(Some(Record {
                 line,
                 raw,
@@ -831,6 +1125,13 @@ mod tests {
 
     fn err(r: &Record) -> &str {
         r.parsed.as_ref().unwrap_err()
+    }
+
+    fn message(r: &Record) -> &Inbound {
+        match &r.parsed {
+            Ok(Content::Message(m)) => m,
+            other => panic!("expected a message, found {other:?}"),
+        }
     }
 
     #[test]
@@ -960,10 +1261,10 @@ mod tests {
         assert_eq!(format, Format::Jsonl);
         let lines: Vec<usize> = records.iter().map(|r| r.line).collect();
         assert_eq!(lines, [1, 4, 5, 6, 7]);
-        assert_eq!(records[0].parsed.as_ref().unwrap(), &thai_message());
+        assert_eq!(message(&records[0]), &thai_message());
         assert!(err(&records[1]).starts_with("not valid JSON"));
         assert_eq!(err(&records[2]), "missing field \"at\"");
-        assert_eq!(records[3].parsed.as_ref().unwrap().message_id, "m-1002");
+        assert_eq!(message(&records[3]).message_id, "m-1002");
         assert_eq!(err(&records[4]), "not valid UTF-8 (bad byte at column 1)");
         assert_eq!(
             records[2].raw,
@@ -982,7 +1283,7 @@ mod tests {
         assert_eq!(records[0].raw, format!("{LINE_RAW}\r\n").into_bytes());
         assert_eq!(records[1].line, 3);
         for r in &records {
-            assert_eq!(r.parsed.as_ref().unwrap(), &thai_message());
+            assert_eq!(message(r), &thai_message());
         }
         assert_eq!(records[1].bytes_read, content.len() as u64);
     }
@@ -998,7 +1299,7 @@ mod tests {
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].line, 2);
         assert_eq!(records[0].raw, row.as_bytes());
-        assert_eq!(records[0].parsed.as_ref().unwrap(), &thai_message());
+        assert_eq!(message(&records[0]), &thai_message());
         assert_eq!(records[0].bytes_read, content.len() as u64);
     }
 
@@ -1014,7 +1315,7 @@ mod tests {
         );
         let r = reader.next().unwrap().unwrap();
         assert!(reader.next().is_none());
-        let m = r.parsed.unwrap();
+        let m = message(&r).clone();
         assert_eq!(m.channel, ChannelKind::Lazada);
         assert_eq!(
             (m.kind, m.direction),
@@ -1038,12 +1339,12 @@ mod tests {
         assert_eq!(records[0].line, 2);
         assert_eq!(records[0].raw, multi.as_bytes());
         assert_eq!(
-            records[0].parsed.as_ref().unwrap().text,
+            message(&records[0]).text,
             "line one\r\nline \"two\", with comma"
         );
         assert_eq!(records[1].line, 6);
         assert_eq!(records[1].raw, b"ok,1763604900000,m3,,,u,line");
-        assert_eq!(records[1].parsed.as_ref().unwrap().message_id, "m3");
+        assert_eq!(message(&records[1]).message_id, "m3");
         assert_eq!(records[1].bytes_read, content.len() as u64);
     }
 
@@ -1069,7 +1370,7 @@ mod tests {
         assert_eq!(err(&records[3]), "field \"from\" is empty");
         assert_eq!(err(&records[4]), "field \"text\": not valid UTF-8");
         assert_eq!(records[4].raw, b"\"hi\xff\",1763604900000,m4,,,u,line\n");
-        assert_eq!(records[5].parsed.as_ref().unwrap().message_id, "m5");
+        assert_eq!(message(&records[5]).message_id, "m5");
     }
 
     #[test]
@@ -1136,7 +1437,135 @@ mod tests {
         let e = "xml".parse::<Format>().unwrap_err().to_string();
         assert_eq!(
             e,
-            "unknown format \"xml\" (expected one of: auto, jsonl, csv)"
+            "unknown format \"xml\" (expected one of: auto, jsonl, csv, line, messenger, instagram, \
+             whatsapp, facebook, shopee)"
+        );
+    }
+
+    // ----- webhook payloads --------------------------------------------------------------------
+
+    const LINE_PAYLOAD: &str = r#"{"destination":"U1","events":[{"type":"message","timestamp":1462629479859,"source":{"type":"user","userId":"Ua"},"message":{"id":"L1","type":"text","text":"braces } { and \"quotes\" in text"}}]}"#;
+    const SHOPEE_PAYLOAD: &str = r#"{"shop_id":947042923,"code":10,"timestamp":1726044722,"data":{"type":"message","content":{"message_id":"2302748948493123953","from_id":165105353,"to_id":1,"message_type":"text","content":{"text":"hi"},"created_timestamp":1726044721}}}"#;
+
+    fn payload(r: &Record) -> &Parsed {
+        match &r.parsed {
+            Ok(Content::Payload(p)) => p,
+            other => panic!("expected a payload, found {other:?}"),
+        }
+    }
+
+    /// Hands out one byte per read, so every payload boundary falls on a buffer boundary.
+    struct Trickle(io::Cursor<Vec<u8>>);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(1);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    fn read_payloads(content: &str, format: Format) -> (Format, Vec<Record>) {
+        let reader = Reader::new(
+            Trickle(io::Cursor::new(content.as_bytes().to_vec())),
+            format,
+            0,
+        )
+        .unwrap();
+        let format = reader.format();
+        (format, reader.map(|r| r.unwrap()).collect())
+    }
+
+    #[test]
+    fn pretty_printed_payloads_are_read_whole_with_their_first_line() {
+        let pretty =
+            serde_json::to_string_pretty(&serde_json::from_str::<Value>(LINE_PAYLOAD).unwrap())
+                .unwrap();
+        let content = format!("\n{pretty}\n\n{LINE_PAYLOAD}\n{pretty}");
+        for format in [Format::Auto, Format::Webhook(WebhookFormat::Line)] {
+            let (found, records) = read_payloads(&content, format);
+            assert_eq!(found, Format::Webhook(WebhookFormat::Line));
+            let lines: Vec<usize> = records.iter().map(|r| r.line).collect();
+            let pretty_lines = pretty.lines().count();
+            assert_eq!(lines, [2, pretty_lines + 3, pretty_lines + 4]);
+            for r in &records {
+                let m = &payload(r).messages[0];
+                assert_eq!(m.text, "braces } { and \"quotes\" in text");
+            }
+            assert_eq!(records[0].raw, pretty.as_bytes());
+            assert_eq!(records[1].raw, LINE_PAYLOAD.as_bytes());
+            assert_eq!(records[2].bytes_read, content.len() as u64);
+        }
+    }
+
+    #[test]
+    fn auto_recognises_each_payload_on_its_own() {
+        let content = format!("{SHOPEE_PAYLOAD}\n{LINE_PAYLOAD}\n");
+        let (format, records) = read_payloads(&content, Format::Auto);
+        assert_eq!(format, Format::Webhook(WebhookFormat::Shopee));
+        assert_eq!(
+            payload(&records[0]).messages[0].channel,
+            ChannelKind::Shopee
+        );
+        assert_eq!(payload(&records[1]).messages[0].channel, ChannelKind::Line);
+    }
+
+    #[test]
+    fn json_lines_are_not_mistaken_for_payloads() {
+        let content = format!("\n{LINE_RAW}\n{LINE_RAW}\n");
+        let (format, records) = read_payloads(&content, Format::Auto);
+        assert_eq!(format, Format::Jsonl);
+        assert_eq!(records.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(message(&records[0]), &thai_message());
+        assert_eq!(records[1].bytes_read, content.len() as u64);
+        // A broken first line is not a payload either: the lines are still read one by one.
+        let content = format!("{{\"channel\":\n{LINE_RAW}\n");
+        let (format, records) = read_payloads(&content, Format::Auto);
+        assert_eq!(format, Format::Jsonl);
+        assert!(err(&records[0]).starts_with("not valid JSON"));
+        assert_eq!(message(&records[1]), &thai_message());
+    }
+
+    #[test]
+    fn bad_payloads_say_where_and_reading_goes_on() {
+        let missing_id = LINE_PAYLOAD.replace(r#""id":"L1","#, "");
+        let content = format!(
+            "{LINE_PAYLOAD}\n{missing_id}\n{{\"destination\":\"U1\",\n \"events\": [,]}}\nhello\n[1]\n{SHOPEE_PAYLOAD}\n{LINE_PAYLOAD}\n"
+        );
+        let (_, records) = read_payloads(&content, Format::Webhook(WebhookFormat::Line));
+        let got: Vec<(usize, &str)> = records
+            .iter()
+            .map(|r| (r.line, r.parsed.as_ref().err().map_or("ok", String::as_str)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, "ok"),
+                (2, "events[0].message.id: missing"),
+                (3, "not valid JSON at line 4, column 13: expected value"),
+                (5, "not valid JSON at line 5, column 1: expected value"),
+                (
+                    6,
+                    "expected a JSON object (one webhook payload), found an array"
+                ),
+                (
+                    7,
+                    "this is a Shopee payload, not LINE (import it with --format shopee or auto)"
+                ),
+                (8, "ok"),
+            ]
+        );
+        assert_eq!(records[3].raw, b"hello\n");
+    }
+
+    #[test]
+    fn a_payload_cut_short_is_one_error() {
+        let content = &LINE_PAYLOAD[..LINE_PAYLOAD.len() - 3];
+        let (_, records) = read_payloads(content, Format::Webhook(WebhookFormat::Line));
+        assert_eq!(records.len(), 1);
+        assert!(
+            err(&records[0]).contains("EOF while parsing"),
+            "{}",
+            err(&records[0])
         );
     }
 
@@ -1180,7 +1609,7 @@ mod tests {
                     (*line, row.as_str().into()),
                     "buffer {buffer}, row {i}"
                 );
-                assert_eq!(r.parsed.as_ref().unwrap().message_id, format!("m{i}"));
+                assert_eq!(message(r).message_id, format!("m{i}"));
             }
         }
     }
