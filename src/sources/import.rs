@@ -154,7 +154,7 @@ pub fn open(path: &Path, format: Format) -> io::Result<Reader> {
     Reader::build(Box::new(file), wanted, total_bytes, READ_BUFFER)
 }
 
-/// Bytes read from the source at a time; also the most that `Auto` looks at to sniff.
+/// Bytes read from the source at a time; also how far `Auto` looks for the first non-blank byte.
 const READ_BUFFER: usize = 64 * 1024;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
