@@ -4,6 +4,7 @@
 //! a write transaction on it) that the rest of the program calls instead of writing queries.
 
 mod queries;
+mod routing;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,9 +12,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use queries::*;
+pub use routing::*;
 
 /// Schema versions in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
 
 /// Errors from the store: SQLite's own, or a database we cannot use.
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +151,21 @@ impl Store {
         let out = work(&Sql { conn: &tx })?;
         tx.commit().map_err(StoreError::from)?;
         Ok(out)
+    }
+
+    /// Runs `work` in a write transaction that is always rolled back: what-if runs such as
+    /// `tix rules test` use the real code paths and leave the database as it was.
+    pub fn dry_run<T, E>(&mut self, work: impl FnOnce(&Sql<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let out = work(&Sql { conn: &tx });
+        tx.rollback().map_err(StoreError::from)?;
+        out
     }
 
     /// A counter that changes whenever another connection commits: cheap polling for live views.

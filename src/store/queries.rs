@@ -330,7 +330,7 @@ pub struct Totals {
     pub unassigned_open: i64,
 }
 
-fn parse_enum<T: std::str::FromStr>(idx: usize, text: String) -> rusqlite::Result<T>
+pub(super) fn parse_enum<T: std::str::FromStr>(idx: usize, text: String) -> rusqlite::Result<T>
 where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
@@ -922,7 +922,7 @@ impl Sql<'_> {
         ))
     }
 
-    fn explain(&self, sql: &str) -> Result<Vec<String>> {
+    pub(super) fn explain(&self, sql: &str) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
         let rows = stmt
             .query_map([], |r| r.get::<_, String>(3))?

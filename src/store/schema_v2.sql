@@ -1,0 +1,24 @@
+-- tix schema, version 2: routing rules.
+
+-- Where each team's round-robin rotation stands: the agent who got the last ticket. Kept here so
+-- the rotation survives restarts and stays strict across batches and processes.
+CREATE TABLE rotation (
+    team       TEXT PRIMARY KEY,
+    last_agent TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- When each rule last fired on each ticket: `once_per_ticket` and the timers read it, so a rule
+-- never fires twice where it should not.
+CREATE TABLE rule_fired (
+    ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+    rule      TEXT NOT NULL,
+    at        INTEGER NOT NULL,
+    PRIMARY KEY (ticket_id, rule)
+) WITHOUT ROWID;
+
+-- Idle timers look for answered open tickets by the time of their last message.
+CREATE INDEX tickets_open_answered ON tickets(last_message_at, id)
+    WHERE status = 'open' AND waiting_since IS NULL;
+-- Timers and the backlog look for open tickets without an agent, oldest first.
+CREATE INDEX tickets_open_unassigned ON tickets(team, created_at, id)
+    WHERE status = 'open' AND assignee IS NULL;
