@@ -5,17 +5,17 @@
 
 mod routing;
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::domain::{
     AccountId, Actor, Assignment, Change, ChannelKind, ContactId, ConversationId, Direction,
     Inbound, Lifecycle, Millis, Status, TicketNumber, time,
 };
-use crate::rules::eval::MessageFacts;
+use crate::rules::eval::{Facts, Glance, MessageFacts, TicketState};
 use crate::rules::trace::EventTrace;
-use crate::rules::{Event, Routing, Trigger};
+use crate::rules::{Event, Routing, Rule, Trigger};
 use crate::store::{
     ArrivalState, ArrivalWriter, NewEvent, NewMessage, Sql, Store, StoreError, Ticket,
 };
@@ -156,6 +156,8 @@ struct TicketWork {
     dirty: bool,
     /// Replies stored by the batch so far (for rules reading a new ticket's reply count).
     replies: i64,
+    /// A ticket from before the batch: its assignment and creation time, for rules.
+    routing: Option<(Assignment, Millis)>,
 }
 
 /// The plan for one ticket of a bulk action: its changes, or why it is left alone.
@@ -739,7 +741,12 @@ fn ingest_in(
     let routing = settings.routing.as_deref().filter(|r| !r.rules.is_empty());
     // A rule that closes or marks spam on arrival changes what a later message of the same
     // conversation joins; cutting the batch there keeps the result independent of batching.
-    let cut = routing.is_some_and(routing::arrival_rules_change_status);
+    let cut = routing
+        .map(routing::status_changing_rules)
+        .unwrap_or_default();
+    // Conversations and accounts already looked up stay known from one segment to the next.
+    let mut accounts = HashMap::new();
+    let mut work = HashMap::new();
     let mut start = 0;
     while start < batch.len() {
         start += ingest_segment(
@@ -747,13 +754,25 @@ fn ingest_in(
             settings.reopen_window,
             routing,
             &batch[start..],
-            cut,
-            &mut report,
-            traces,
+            &cut,
+            &mut Segment {
+                accounts: &mut accounts,
+                work: &mut work,
+                report: &mut report,
+                traces,
+            },
         )?;
     }
     sql.index_messages_after(last_before)?;
     Ok(report)
+}
+
+/// What one segment of a batch carries over to the next, and reports.
+struct Segment<'s, 'b> {
+    accounts: &'s mut HashMap<(ChannelKind, &'b str), AccountId>,
+    work: &'s mut HashMap<(AccountId, &'b str), ConversationWork>,
+    report: &'s mut IngestReport,
+    traces: &'s mut Option<Vec<EventTrace>>,
 }
 
 /// An event of the batch that rules listen to, run once the batch's tickets are written.
@@ -764,22 +783,26 @@ struct Pending {
     /// Index of the message in the segment.
     index: usize,
     message_id: i64,
-    first_ticket: Option<bool>,
-    agent_replies: Option<i64>,
+    facts: Facts,
 }
 
-/// Stores messages from the start of `batch` and returns how many it took: all of them, or (when
-/// `cut`) up to the first message of a conversation already seen in this segment.
-#[allow(clippy::too_many_arguments)]
-fn ingest_segment(
+/// Stores messages from the start of `batch` and returns how many it took: all of them, or up to
+/// the next message of a conversation on which one of the `cut` rules (those that close or mark
+/// spam on arrival) might have fired in this segment.
+fn ingest_segment<'b>(
     sql: &Sql<'_>,
     window: Option<Millis>,
     routing: Option<&Routing>,
-    batch: &[Inbound],
-    cut: bool,
-    report: &mut IngestReport,
-    traces: &mut Option<Vec<EventTrace>>,
+    batch: &'b [Inbound],
+    cut: &[&Rule],
+    seg: &mut Segment<'_, 'b>,
 ) -> Result<usize> {
+    let Segment {
+        accounts,
+        work,
+        report,
+        traces,
+    } = seg;
     let listens = |e: Event| routing.is_some_and(|r| r.listens(e));
     let (on_created, on_reopened, on_received) = (
         listens(Event::TicketCreated),
@@ -787,13 +810,17 @@ fn ingest_segment(
         listens(Event::MessageReceived),
     );
     let mut pending: Vec<Pending> = Vec::new();
+    let stored_before = if routing.is_some() {
+        sql.last_message_id()?
+    } else {
+        0
+    };
     let mut next_ticket = sql.next_ticket_number()?;
     let mut writer = sql.arrival_writer()?;
-    let mut accounts: HashMap<(ChannelKind, &str), AccountId> = HashMap::new();
-    let mut work: HashMap<(AccountId, &str), ConversationWork> = HashMap::new();
     let mut finished: Vec<(ConversationId, TicketWork)> = Vec::new();
     let mut journal_lines: Vec<(Change, Actor, Millis)> = Vec::new();
     let mut taken = batch.len();
+    let mut unsettled: HashSet<(AccountId, &str)> = HashSet::new();
 
     for (index, m) in batch.iter().enumerate() {
         let account = match accounts.get(&(m.channel, m.account_name())) {
@@ -805,7 +832,7 @@ fn ingest_segment(
             }
         };
         let conv = match work.entry((account, m.customer_id.as_str())) {
-            Entry::Occupied(_) if cut => {
+            Entry::Occupied(_) if unsettled.contains(&(account, m.customer_id.as_str())) => {
                 taken = index;
                 break;
             }
@@ -876,6 +903,7 @@ fn ingest_segment(
                     new: Some((created_by, m.sent_at)),
                     dirty: true,
                     replies: 0,
+                    routing: None,
                 })
             }
         };
@@ -901,8 +929,12 @@ fn ingest_segment(
                 contact: conv.contact,
                 index,
                 message_id,
-                first_ticket: (conv.new_contact && fresh).then_some(conv.tickets_started == 1),
-                agent_replies: fresh.then_some(t.replies),
+                facts: Facts {
+                    first_ticket: (conv.new_contact && fresh).then_some(conv.tickets_started == 1),
+                    agent_replies: fresh.then_some(t.replies),
+                    replies_in_batch: (!fresh).then_some((stored_before, t.replies)),
+                    ..Facts::default()
+                },
             };
             match event {
                 Some(Event::TicketCreated) if on_created => pending.push(at(Event::TicketCreated)),
@@ -914,22 +946,62 @@ fn ingest_segment(
             if on_received {
                 pending.push(at(Event::MessageReceived));
             }
+            if !cut.is_empty() {
+                let lower = m.text.to_lowercase();
+                let glance = Glance {
+                    channel: m.channel,
+                    account: m.account_name(),
+                    text: &m.text,
+                    lower_text: &lower,
+                    kind: m.kind,
+                };
+                if routing::might_change_status(cut, event, &glance) {
+                    unsettled.insert((account, m.customer_id.as_str()));
+                }
+            }
         } else if m.direction == Direction::Out {
             t.replies += 1;
         }
     }
 
-    let current = work
-        .values_mut()
-        .filter_map(|w| w.ticket.take().filter(|t| t.dirty).map(|t| (w.id, t)));
     let mut fresh = Vec::new();
-    for (conversation, t) in finished.into_iter().chain(current) {
+    let mut known = Vec::new();
+    let mut write = |conversation: ConversationId, t: &TicketWork| -> Result<()> {
         match &t.new {
             Some((created_by, created_at)) => {
                 writer.insert_ticket(conversation, *created_at, created_by, &t.state)?;
                 fresh.push((t.state.number, *created_at));
             }
-            None => writer.update_ticket(&t.state)?,
+            None => {
+                writer.update_ticket(&t.state)?;
+                if let Some((assignment, created_at)) =
+                    t.routing.clone().filter(|_| !pending.is_empty())
+                {
+                    known.push((
+                        t.state.number,
+                        TicketState {
+                            status: t.state.lifecycle.status,
+                            assignment,
+                            created_at,
+                        },
+                    ));
+                }
+            }
+        }
+        Ok(())
+    };
+    for (conversation, t) in &finished {
+        write(*conversation, t)?;
+    }
+    for w in work.values_mut() {
+        if let Some(t) = w.ticket.as_mut().filter(|t| t.dirty) {
+            write(w.id, t)?;
+            // Written: the next segment carries on from here, as with a ticket found stored.
+            t.new = None;
+            t.dirty = false;
+            t.replies = 0;
+            // Rules may change the assignment: read it again if asked.
+            t.routing = None;
         }
     }
     drop(writer);
@@ -942,6 +1014,9 @@ fn ingest_segment(
         let mut run = Run::new(routing, traces.is_some());
         for (n, at) in fresh {
             run.fresh_ticket(n, at);
+        }
+        for (n, state) in known {
+            run.known_ticket(n, state);
         }
         for p in &pending {
             let m = &batch[p.index];
@@ -959,8 +1034,7 @@ fn ingest_segment(
                         kind: m.kind,
                         id: p.message_id,
                     }),
-                    first_ticket: p.first_ticket,
-                    agent_replies: p.agent_replies,
+                    facts: p.facts.clone(),
                 },
             )?;
         }
@@ -968,6 +1042,11 @@ fn ingest_segment(
         if let (Some(all), Some(mine)) = (traces.as_mut(), run.traces.take()) {
             all.extend(mine);
         }
+    }
+    // A rule may have closed these conversations' tickets or marked them spam: look them up
+    // again when their next message comes.
+    for key in unsettled {
+        work.remove(&key);
     }
     Ok(taken)
 }
@@ -997,8 +1076,7 @@ fn after_leaving_open(
                     account: &t.account,
                     at,
                     message: None,
-                    first_ticket: None,
-                    agent_replies: None,
+                    facts: Facts::default(),
                 },
             )?;
         }
@@ -1073,8 +1151,7 @@ fn tick_in(sql: &Sql<'_>, routing: &Routing, now: Millis) -> Result<TickReport> 
                     account: &t.account,
                     at: now,
                     message: None,
-                    first_ticket: None,
-                    agent_replies: None,
+                    facts: Facts::default(),
                 },
                 index,
                 rule,
@@ -1153,6 +1230,7 @@ fn open_conversation(
                 new: None,
                 dirty: false,
                 replies: 0,
+                routing: known.ticket_routing.clone(),
             }),
         }));
     }
@@ -1343,7 +1421,10 @@ fn apply_checked(
             before,
             after,
         } => {
-            if &ticket(*n)?.assignment != before {
+            let now = sql
+                .assignment(*n)?
+                .ok_or_else(|| DeskError::Refused(format!("there is no ticket #{n}")))?;
+            if &now != before {
                 return refused(changed_since(sql, *n)?);
             }
             sql.set_assignment(*n, after, at)?;

@@ -13,7 +13,7 @@ use crate::domain::{
     Status, TicketNumber,
 };
 use crate::rules::assign::Pool;
-use crate::rules::eval::{Known, MessageFacts, Subject, TicketState, holds};
+use crate::rules::eval::{Facts, Known, MessageFacts, Subject, TicketState, holds};
 use crate::rules::trace::{ActionTrace, EventTrace, Outcome, RuleTrace};
 use crate::rules::{Action, Event, Routing, Rule, Trigger, rule_author};
 use crate::store::{NewMessage, Sql};
@@ -27,9 +27,8 @@ pub(crate) struct Occurrence<'a> {
     pub account: &'a str,
     pub at: Millis,
     pub message: Option<MessageFacts<'a>>,
-    /// Known without a query (for example when the contact is new in this batch).
-    pub first_ticket: Option<bool>,
-    pub agent_replies: Option<i64>,
+    /// What is known of the event without a query (see [`Facts`]).
+    pub facts: Facts,
 }
 
 /// One run of the rules: a batch of arrivals, an agent's close, or a tick. Holds what was read
@@ -76,8 +75,14 @@ impl<'r> Run<'r> {
                 }),
                 labels: Some(Vec::new()),
                 fields: Some(Vec::new()),
+                replies_before: Some(0),
             },
         );
+    }
+
+    /// Registers what the batch already knows of a ticket from before it, sparing a query.
+    pub fn known_ticket(&mut self, ticket: TicketNumber, state: TicketState) {
+        self.known.entry(ticket).or_default().state = Some(state);
     }
 
     /// Writes what must outlive the run (rotation pointers).
@@ -116,14 +121,23 @@ impl<'r> Run<'r> {
     ) -> Result<()> {
         let explain = self.traces.is_some();
         let mut trace = EventTrace {
-            event: o.trigger.describe(),
+            event: if explain {
+                o.trigger.describe()
+            } else {
+                String::new()
+            },
             ticket: o.ticket,
             rules: Vec::new(),
         };
         let mut stopped = false;
+        let mut facts = o.facts.clone();
         for (index, rule) in rules {
             let mut rt = RuleTrace {
-                rule: rule.name.clone(),
+                rule: if explain {
+                    rule.name.clone()
+                } else {
+                    String::new()
+                },
                 outcome: Outcome::NotListening,
                 conditions: Vec::new(),
                 actions: Vec::new(),
@@ -141,23 +155,21 @@ impl<'r> Run<'r> {
                 }
                 continue;
             }
-            if rule.once_per_ticket && self.has_fired(sql, o.ticket, index, rule)? {
-                rt.outcome = Outcome::AlreadyFired;
-                if explain {
-                    trace.rules.push(rt);
-                }
-                continue;
-            }
             let matched = match &rule.when {
                 None => true,
                 Some(cond) => {
-                    let known = self.known.entry(o.ticket).or_default();
-                    let mut subject = Subject::new(
-                        sql, o.ticket, o.contact, o.channel, o.account, o.at, o.message, known,
-                    );
-                    subject.first_ticket = o.first_ticket;
-                    subject.agent_replies = o.agent_replies;
-                    subject.business_hours = self.routing.business_hours.as_ref();
+                    let mut subject = Subject {
+                        sql,
+                        ticket: o.ticket,
+                        contact: o.contact,
+                        channel: o.channel,
+                        account: o.account,
+                        now: o.at,
+                        message: o.message,
+                        known: self.known.entry(o.ticket).or_default(),
+                        facts: &mut facts,
+                        business_hours: self.routing.business_hours.as_ref(),
+                    };
                     let mut lines = explain.then(Vec::new);
                     let held = holds(cond, &mut subject, self.routing, &mut lines)?;
                     rt.conditions = lines.unwrap_or_default();
@@ -171,6 +183,14 @@ impl<'r> Run<'r> {
                 }
                 continue;
             }
+            // Checked after the conditions: they are usually cheaper than the lookup.
+            if rule.once_per_ticket && self.has_fired(sql, o.ticket, index, rule)? {
+                rt.outcome = Outcome::AlreadyFired;
+                if explain {
+                    trace.rules.push(rt);
+                }
+                continue;
+            }
             rt.outcome = Outcome::Matched;
             self.matched += 1;
             if rule.once_per_ticket || !matches!(o.trigger, Trigger::Event(_)) {
@@ -178,7 +198,7 @@ impl<'r> Run<'r> {
                 self.fired.insert((o.ticket, index));
             }
             for action in &rule.then {
-                let at = self.act(sql, o, rule, action)?;
+                let at = self.act(sql, o, rule, action, explain)?;
                 if explain {
                     rt.actions.push(at);
                 }
@@ -234,9 +254,14 @@ impl<'r> Run<'r> {
         o: &Occurrence<'_>,
         rule: &Rule,
         action: &Action,
+        explain: bool,
     ) -> Result<ActionTrace> {
         let mut trace = ActionTrace {
-            action: action.describe(),
+            action: if explain {
+                action.describe()
+            } else {
+                String::new()
+            },
             result: String::new(),
             why: Vec::new(),
         };
@@ -590,20 +615,39 @@ fn is_noop(change: &Change) -> bool {
     }
 }
 
-/// Whether any rule listening to arrivals can change a ticket's status, which a later message of
-/// the same batch would have to see: the batch is then cut so it does.
-pub(crate) fn arrival_rules_change_status(routing: &Routing) -> bool {
-    routing.rules.iter().any(|r| {
-        r.on.iter().any(|t| {
-            matches!(
-                t,
-                Trigger::Event(
-                    Event::TicketCreated | Event::TicketReopened | Event::MessageReceived
+/// The rules that listen to arrivals and can close a ticket or mark it spam: a later message of
+/// the same conversation in the batch must see that change, so the batch is cut there.
+pub(crate) fn status_changing_rules(routing: &Routing) -> Vec<&Rule> {
+    routing
+        .rules
+        .iter()
+        .filter(|r| {
+            r.on.iter().any(|t| {
+                matches!(
+                    t,
+                    Trigger::Event(
+                        Event::TicketCreated | Event::TicketReopened | Event::MessageReceived
+                    )
                 )
-            )
-        }) && r
-            .then
-            .iter()
-            .any(|a| matches!(a, Action::Close | Action::MarkSpam))
+            }) && r
+                .then
+                .iter()
+                .any(|a| matches!(a, Action::Close | Action::MarkSpam))
+        })
+        .collect()
+}
+
+/// Whether one of those rules might fire for this arrival's event, judging by the message alone.
+pub(crate) fn might_change_status(
+    rules: &[&Rule],
+    event: Option<Event>,
+    glance: &crate::rules::eval::Glance<'_>,
+) -> bool {
+    rules.iter().any(|r| {
+        let hears = r.listens(Event::MessageReceived) || event.is_some_and(|e| r.listens(e));
+        hears
+            && r.when
+                .as_ref()
+                .is_none_or(|c| crate::rules::eval::may_hold(c, glance))
     })
 }

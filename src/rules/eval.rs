@@ -25,6 +25,8 @@ pub struct Known {
     pub state: Option<TicketState>,
     pub labels: Option<Vec<String>>,
     pub fields: Option<Vec<(String, String)>>,
+    /// People's replies stored before the batch.
+    pub replies_before: Option<i64>,
 }
 
 /// The message an event came with.
@@ -36,6 +38,21 @@ pub struct MessageFacts<'a> {
     pub id: i64,
 }
 
+/// What is known of one event across the rules that consider it; filled on first use.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// Known without a query when the contact is new in this batch.
+    pub first_ticket: Option<bool>,
+    /// Known without a query for a ticket the batch started.
+    pub agent_replies: Option<i64>,
+    /// For a ticket that existed before the batch: the last message id before the batch, and
+    /// the replies the batch stored before this event.
+    pub replies_in_batch: Option<(i64, i64)>,
+    pub lower: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_labels: Option<Vec<String>>,
+}
+
 /// The ticket a rule is looking at, and the event's circumstances.
 pub struct Subject<'a, 'c> {
     pub sql: &'a Sql<'c>,
@@ -45,48 +62,13 @@ pub struct Subject<'a, 'c> {
     pub account: &'a str,
     pub now: Millis,
     pub message: Option<MessageFacts<'a>>,
-    /// Known without a query when the contact is new in this batch.
-    pub first_ticket: Option<bool>,
-    /// Agent replies known without a query (a ticket the batch started).
-    pub agent_replies: Option<i64>,
     pub known: &'a mut Known,
+    pub facts: &'a mut Facts,
     /// The shop's hours, to explain `in_business_hours`.
     pub business_hours: Option<&'a Hours>,
-    lower: Option<String>,
-    contact_name: Option<String>,
-    contact_labels: Option<Vec<String>>,
 }
 
 impl<'a, 'c> Subject<'a, 'c> {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        sql: &'a Sql<'c>,
-        ticket: TicketNumber,
-        contact: ContactId,
-        channel: ChannelKind,
-        account: &'a str,
-        now: Millis,
-        message: Option<MessageFacts<'a>>,
-        known: &'a mut Known,
-    ) -> Self {
-        Subject {
-            sql,
-            ticket,
-            contact,
-            channel,
-            account,
-            now,
-            message,
-            first_ticket: None,
-            agent_replies: None,
-            known,
-            business_hours: None,
-            lower: None,
-            contact_name: None,
-            contact_labels: None,
-        }
-    }
-
     pub fn state(&mut self) -> Result<&TicketState> {
         if self.known.state.is_none() {
             let t = self.sql.rule_ticket(self.ticket)?;
@@ -127,39 +109,59 @@ impl<'a, 'c> Subject<'a, 'c> {
 
     fn lower_text(&mut self) -> Option<&str> {
         let m = self.message?;
-        Some(self.lower.get_or_insert_with(|| m.text.to_lowercase()))
+        Some(
+            self.facts
+                .lower
+                .get_or_insert_with(|| m.text.to_lowercase()),
+        )
     }
 
     fn contact_name(&mut self) -> Result<&str> {
-        if self.contact_name.is_none() {
-            self.contact_name = Some(self.sql.contact_name(self.contact)?.to_lowercase());
+        if self.facts.contact_name.is_none() {
+            self.facts.contact_name = Some(self.sql.contact_name(self.contact)?.to_lowercase());
         }
-        Ok(self.contact_name.as_deref().unwrap_or_default())
+        Ok(self.facts.contact_name.as_deref().unwrap_or_default())
     }
 
     fn contact_labels(&mut self) -> Result<&[String]> {
-        if self.contact_labels.is_none() {
-            self.contact_labels = Some(self.sql.contact_labels(self.contact)?);
+        if self.facts.contact_labels.is_none() {
+            self.facts.contact_labels = Some(self.sql.contact_labels(self.contact)?);
         }
-        Ok(self.contact_labels.as_deref().unwrap_or_default())
+        Ok(self.facts.contact_labels.as_deref().unwrap_or_default())
     }
 
     fn first_ticket(&mut self) -> Result<bool> {
-        if let Some(f) = self.first_ticket {
+        if let Some(f) = self.facts.first_ticket {
             return Ok(f);
         }
         let f = !self.sql.has_earlier_ticket(self.contact, self.ticket)?;
-        self.first_ticket = Some(f);
+        self.facts.first_ticket = Some(f);
         Ok(f)
     }
 
     fn agent_replies(&mut self) -> Result<i64> {
-        if let Some(n) = self.agent_replies {
+        if let Some(n) = self.facts.agent_replies {
             return Ok(n);
         }
-        let upto = self.message.map_or(i64::MAX, |m| m.id - 1);
-        let n = self.sql.agent_replies(self.ticket, upto)?;
-        self.agent_replies = Some(n);
+        let n = match self.facts.replies_in_batch {
+            // Counted once per ticket and run; the batch's own replies are counted in memory.
+            Some((before_batch, in_batch)) => {
+                let base = match self.known.replies_before {
+                    Some(b) => b,
+                    None => {
+                        let b = self.sql.agent_replies(self.ticket, before_batch)?;
+                        self.known.replies_before = Some(b);
+                        b
+                    }
+                };
+                base + in_batch
+            }
+            None => {
+                let upto = self.message.map_or(i64::MAX, |m| m.id - 1);
+                self.sql.agent_replies(self.ticket, upto)?
+            }
+        };
+        self.facts.agent_replies = Some(n);
         Ok(n)
     }
 }
@@ -205,12 +207,23 @@ fn holds_at(
             let all = matches!(cond, Cond::All(_));
             let at = group(trace, if all { "all of:" } else { "any of:" });
             let mut result = all;
-            for c in items {
-                let h = holds_at(c, s, routing, trace, depth + 1)?;
-                if all && !h || !all && h {
-                    result = !all;
-                    if trace.is_none() {
-                        break;
+            if trace.is_some() {
+                // Explaining: every part, in file order.
+                for c in items {
+                    let h = holds_at(c, s, routing, trace, depth + 1)?;
+                    if h != all {
+                        result = !all;
+                    }
+                }
+            } else {
+                // Deciding: the parts are pure, so the cheapest go first and the first decisive
+                // answer ends it; a query is only made if the message alone cannot decide.
+                'cost: for cost in 0..=2 {
+                    for c in items.iter().filter(|c| cost_of(c) == cost) {
+                        if holds_at(c, s, routing, trace, depth + 1)? != all {
+                            result = !all;
+                            break 'cost;
+                        }
                     }
                 }
             }
@@ -237,6 +250,85 @@ fn holds_at(
         });
     }
     Ok(held)
+}
+
+/// The message-level facts of an arrival, for [`may_hold`].
+pub struct Glance<'a> {
+    pub channel: ChannelKind,
+    pub account: &'a str,
+    pub text: &'a str,
+    pub lower_text: &'a str,
+    pub kind: MessageKind,
+}
+
+/// Whether the condition could hold for this message, judging only what the message itself says
+/// (everything about the ticket or contact counts as "might"). The arrival path uses it to keep
+/// a batch whole unless a rule that closes or marks spam might fire.
+pub fn may_hold(cond: &Cond, g: &Glance<'_>) -> bool {
+    known(cond, g) != Some(false)
+}
+
+/// Three-valued: `Some(answer)` when the message decides it, `None` when it depends on more.
+fn known(cond: &Cond, g: &Glance<'_>) -> Option<bool> {
+    match cond {
+        Cond::All(items) | Cond::Any(items) => {
+            // `all` is decided by a false part, `any` by a true one.
+            let decisive = matches!(cond, Cond::Any(_));
+            let mut unknown = false;
+            for c in items {
+                match known(c, g) {
+                    Some(b) if b == decisive => return Some(decisive),
+                    Some(_) => {}
+                    None => unknown = true,
+                }
+            }
+            if unknown { None } else { Some(!decisive) }
+        }
+        Cond::Not(c) => known(c, g).map(|b| !b),
+        Cond::Test(t) => match t {
+            Test::Channel(list) => Some(list.contains(&g.channel)),
+            Test::Account(list) => Some(list.iter().any(|a| a == g.account)),
+            Test::TextContainsAny(words) => {
+                Some(words.iter().any(|w| g.lower_text.contains(w.as_str())))
+            }
+            Test::TextContainsAll(words) => {
+                Some(words.iter().all(|w| g.lower_text.contains(w.as_str())))
+            }
+            Test::TextMatches(re) => Some(re.is_match(g.text)),
+            Test::MessageKind(kinds) => Some(kinds.contains(&g.kind)),
+            _ => None,
+        },
+    }
+}
+
+/// How dear a condition is to evaluate: 0 in memory, 1 a query cached per ticket, 2 a query per
+/// event.
+fn cost_of(cond: &Cond) -> u8 {
+    match cond {
+        Cond::All(items) | Cond::Any(items) => items.iter().map(cost_of).max().unwrap_or(0),
+        Cond::Not(c) => cost_of(c),
+        Cond::Test(t) => match t {
+            Test::Channel(_)
+            | Test::Account(_)
+            | Test::TextContainsAny(_)
+            | Test::TextContainsAll(_)
+            | Test::TextMatches(_)
+            | Test::MessageKind(_)
+            | Test::InBusinessHours(_) => 0,
+            Test::Label(_)
+            | Test::Field { .. }
+            | Test::Assignee(_)
+            | Test::Assigned(_)
+            | Test::Team(_)
+            | Test::InTeamQueue(_)
+            | Test::Status(_)
+            | Test::SinceCreated(_) => 1,
+            Test::ContactNameContains(_)
+            | Test::ContactLabel(_)
+            | Test::FirstTicket(_)
+            | Test::AgentReplies(_) => 2,
+        },
+    }
 }
 
 fn any_of<T: PartialEq>(list: &[T], value: &T) -> bool {

@@ -43,6 +43,8 @@ pub struct KnownConversation {
     pub unnamed: bool,
     /// The ticket an arrival would join: the Open one, else the latest.
     pub ticket: Option<ArrivalState>,
+    /// That ticket's assignment and creation time, which rules read (free on the same row).
+    pub ticket_routing: Option<(Assignment, Millis)>,
 }
 
 /// The arrival path's statements, prepared once per batch instead of looked up per message.
@@ -76,6 +78,16 @@ impl ArrivalWriter<'_> {
                         unread: r.get(14)?,
                     }),
                 };
+                let ticket_routing = match ticket {
+                    Some(_) => Some((
+                        Assignment {
+                            agent: r.get(15)?,
+                            team: r.get(16)?,
+                        },
+                        r.get(17)?,
+                    )),
+                    None => None,
+                };
                 Ok(KnownConversation {
                     conversation: ConversationRef {
                         id: r.get(0)?,
@@ -83,6 +95,7 @@ impl ArrivalWriter<'_> {
                     },
                     unnamed: r.get(2)?,
                     ticket,
+                    ticket_routing,
                 })
             })
             .optional()
@@ -596,7 +609,7 @@ impl Sql<'_> {
                 "SELECT cv.id, cv.contact_id, c.name = cv.external_id,
                         t.id, {LIFECYCLE_COLUMNS}, t.updated_at, t.first_response_at,
                         t.message_count, t.last_message_id, t.last_message_at, t.waiting_since,
-                        t.unread
+                        t.unread, t.assignee, t.team, t.created_at
                  FROM conversations cv JOIN contacts c ON c.id = cv.contact_id
                  LEFT JOIN tickets t ON t.id = (
                     SELECT id FROM tickets WHERE conversation_id = cv.id

@@ -71,6 +71,20 @@ impl Sql<'_> {
             .map_err(Into::into)
     }
 
+    /// A ticket's assignment alone: the check before an assignment changes.
+    pub fn assignment(&self, number: TicketNumber) -> Result<Option<Assignment>> {
+        self.conn
+            .prepare_cached("SELECT assignee, team FROM tickets WHERE id = ?1")?
+            .query_row([number], |r| {
+                Ok(Assignment {
+                    agent: r.get(0)?,
+                    team: r.get(1)?,
+                })
+            })
+            .optional()
+            .map_err(Into::into)
+    }
+
     pub fn contact_name(&self, contact: ContactId) -> Result<String> {
         Ok(self
             .conn
@@ -301,6 +315,11 @@ impl Sql<'_> {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(RuleActivity { rules, agents })
+    }
+
+    /// How SQLite plans undo's lookup of an action's journal lines.
+    pub fn explain_action_payloads(&self) -> Result<Vec<String>> {
+        self.explain("SELECT payload FROM events WHERE action_id = 1 ORDER BY id")
     }
 
     /// How SQLite plans the timer and backlog queries, for tests that guard them.

@@ -22,3 +22,8 @@ CREATE INDEX tickets_open_answered ON tickets(last_message_at, id)
 -- Timers and the backlog look for open tickets without an agent, oldest first.
 CREATE INDEX tickets_open_unassigned ON tickets(team, created_at, id)
     WHERE status = 'open' AND assignee IS NULL;
+
+-- Rules and arrivals journal many lines that belong to no agent action: index only those that do
+-- (`action_id = ?` implies NOT NULL, so undo's lookups still use it).
+DROP INDEX events_by_action;
+CREATE INDEX events_by_action ON events(action_id) WHERE action_id IS NOT NULL;
