@@ -30,16 +30,18 @@ pub struct RuleActivity {
 }
 
 /// The open-ticket condition both timer queries share; matches the partial indexes' WHERE.
-const IDLE_SQL: &str = "SELECT id FROM tickets
+const IDLE_SQL: &str = "SELECT id FROM tickets INDEXED BY tickets_open_answered
      WHERE status = 'open' AND waiting_since IS NULL AND last_message_at <= ?1
        AND first_response_at IS NOT NULL
      ORDER BY last_message_at, id";
 
-const UNASSIGNED_SQL: &str = "SELECT id FROM tickets
+const UNASSIGNED_SQL: &str = "SELECT id FROM tickets INDEXED BY tickets_open_unassigned
      WHERE status = 'open' AND assignee IS NULL AND created_at <= ?1
      ORDER BY created_at, id";
 
-const BACKLOG_SQL: &str = "SELECT id FROM tickets
+// Oldest first over all waiting tickets: a team's queue is a large share of them, and the
+// partial index keeps assigned and closed tickets out of the walk.
+const BACKLOG_SQL: &str = "SELECT id FROM tickets INDEXED BY tickets_open_unassigned
      WHERE status = 'open' AND assignee IS NULL AND team = ?1
      ORDER BY created_at, id LIMIT ?2";
 
@@ -335,5 +337,43 @@ impl Sql<'_> {
                 self.explain(&BACKLOG_SQL.replace("?1", "'support'").replace("?2", "10"))?,
             ),
         ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::Store;
+
+    #[test]
+    fn timer_and_backlog_queries_walk_their_partial_indexes_without_sorting() {
+        let store = Store::open_in_memory().unwrap();
+        for (what, plan) in store.read().explain_routing_queries().unwrap() {
+            let index = match what {
+                "idle" => "tickets_open_answered",
+                _ => "tickets_open_unassigned",
+            };
+            assert!(plan.iter().any(|l| l.contains(index)), "{what}: {plan:#?}");
+            assert!(
+                !plan.iter().any(|l| l.contains("TEMP B-TREE")),
+                "{what}: {plan:#?}"
+            );
+            assert!(
+                !plan
+                    .iter()
+                    .any(|l| l.starts_with("SCAN") && !l.contains(index)),
+                "{what}: {plan:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn undo_still_finds_an_actions_journal_lines_by_index() {
+        let store = Store::open_in_memory().unwrap();
+        let plan = store.read().explain_action_payloads().unwrap();
+        assert!(
+            plan.iter()
+                .any(|l| l.contains("USING INDEX events_by_action")),
+            "{plan:#?}"
+        );
     }
 }

@@ -19,8 +19,8 @@ CREATE TABLE rule_fired (
 -- Idle timers look for answered open tickets by the time of their last message.
 CREATE INDEX tickets_open_answered ON tickets(last_message_at, id)
     WHERE status = 'open' AND waiting_since IS NULL;
--- Timers and the backlog look for open tickets without an agent, oldest first.
-CREATE INDEX tickets_open_unassigned ON tickets(team, created_at, id)
+-- Timers and team backlogs look for open tickets without an agent, oldest first.
+CREATE INDEX tickets_open_unassigned ON tickets(created_at, id)
     WHERE status = 'open' AND assignee IS NULL;
 
 -- Rules and arrivals journal many lines that belong to no agent action: index only those that do
