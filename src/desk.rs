@@ -810,6 +810,9 @@ fn ingest_segment<'b>(
         listens(Event::MessageReceived),
     );
     let mut pending: Vec<Pending> = Vec::new();
+    // Tickets with an agent that this segment reopens, by message: they count as that agent's
+    // open tickets only from their reopening on.
+    let mut reopens: Vec<(usize, String)> = Vec::new();
     let stored_before = if routing.is_some() {
         sql.last_message_id()?
     } else {
@@ -888,6 +891,13 @@ fn ingest_segment<'b>(
                 ));
                 report.tickets_reopened += 1;
                 event = Some(Event::TicketReopened);
+                if routing.is_some() {
+                    let agent = match &t.routing {
+                        Some((a, _)) => a.agent.clone(),
+                        None => sql.assignment(number)?.and_then(|a| a.agent),
+                    };
+                    reopens.extend(agent.map(|a| (index, a)));
+                }
                 conv.ticket.insert(t)
             }
             (_, old) => {
@@ -1008,6 +1018,7 @@ fn ingest_segment<'b>(
     for (change, actor, at) in &journal_lines {
         journal(sql, change, actor, *at, None, None)?;
     }
+    let mut replied = HashSet::new();
     if let Some(routing) = routing
         && !pending.is_empty()
     {
@@ -1018,7 +1029,14 @@ fn ingest_segment<'b>(
         for (n, state) in known {
             run.known_ticket(n, state);
         }
+        for (_, agent) in &reopens {
+            run.hold(agent);
+        }
+        let mut reopened = reopens.iter().peekable();
         for p in &pending {
+            while let Some((_, agent)) = reopened.next_if(|(i, _)| *i <= p.index) {
+                run.release(agent);
+            }
             let m = &batch[p.index];
             run.fire(
                 sql,
@@ -1039,6 +1057,7 @@ fn ingest_segment<'b>(
             )?;
         }
         run.finish(sql)?;
+        replied = std::mem::take(&mut run.replied);
         if let (Some(all), Some(mine)) = (traces.as_mut(), run.traces.take()) {
             all.extend(mine);
         }
@@ -1047,6 +1066,14 @@ fn ingest_segment<'b>(
     // again when their next message comes.
     for key in unsettled {
         work.remove(&key);
+    }
+    // An automatic reply moved these tickets' counts in the store: read them again too.
+    if !replied.is_empty() {
+        work.retain(|_, w| {
+            !w.ticket
+                .as_ref()
+                .is_some_and(|t| replied.contains(&t.state.number))
+        });
     }
     Ok(taken)
 }

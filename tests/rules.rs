@@ -970,3 +970,110 @@ fn dry_run_explains_each_rule_and_writes_nothing() {
     );
     assert_eq!(d.read().totals().unwrap().messages, 0);
 }
+
+// ----- properties ----------------------------------------------------------------------------
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Rules that close, mark spam, reassign, label and reply on every kind of event.
+    fn busy_rules() -> String {
+        format!(
+            "{TEAM}\n[timers]\nauto_close = \"6h\"\n\
+             [[rules]]\nname = \"spam\"\non = \"ticket_created\"\nif = {{ text_contains_any = \"casino\" }}\nthen = \"mark_spam\"\nstop = true\n\
+             [[rules]]\nname = \"bye\"\non = \"message_received\"\nif = {{ text_contains_any = \"bye\" }}\nthen = [\"close\"]\n\
+             [[rules]]\nname = \"route\"\non = [\"ticket_created\", \"ticket_reopened\"]\nthen = {{ assign_team = \"support\", strategy = \"least_open\" }}\n\
+             [[rules]]\nname = \"ack\"\non = \"message_received\"\nif = {{ agent_replies = 0 }}\nthen = [ {{ auto_reply = \"got it\" }}, {{ add_label = \"hit\" }} ]\nonce_per_ticket = true\n\
+             [[rules]]\nname = \"closed\"\non = \"ticket_closed\"\nthen = [ {{ remove_label = \"hit\" }}, \"unassign\" ]\n\
+             [[rules]]\nname = \"idle\"\non = {{ idle = \"1h\" }}\nthen = \"close\"\n"
+        )
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Arrive(Vec<(usize, usize, bool)>),
+        Close(i64),
+        Reopen(i64),
+        Spam(i64),
+        Tick,
+    }
+
+    const TEXTS: [&str; 4] = ["hello", "bye now", "casino", "where is it"];
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => prop::collection::vec((0..5usize, 0..TEXTS.len(), any::<bool>()), 1..8)
+                .prop_map(Step::Arrive),
+            1 => (1..12i64).prop_map(Step::Close),
+            1 => (1..12i64).prop_map(Step::Reopen),
+            1 => (1..12i64).prop_map(Step::Spam),
+            1 => Just(Step::Tick),
+        ]
+    }
+
+    /// Plays the steps; arrivals go in as one batch or one by one.
+    fn play(steps: &[Step], batched: bool) -> Desk {
+        let mut d = desk_with(&busy_rules());
+        let mut at = t0();
+        let mut id = 0;
+        for s in steps {
+            at += 20 * MINUTE;
+            match s {
+                Step::Arrive(ms) => {
+                    let batch: Vec<Inbound> = ms
+                        .iter()
+                        .map(|&(who, text, out)| {
+                            id += 1;
+                            at += 1_000;
+                            let m = msg(&format!("C{who}"), &format!("m{id}"), TEXTS[text], at);
+                            if out {
+                                Inbound {
+                                    direction: Direction::Out,
+                                    agent: Some("bob".into()),
+                                    ..m
+                                }
+                            } else {
+                                m
+                            }
+                        })
+                        .collect();
+                    if batched {
+                        d.ingest(&batch).unwrap();
+                    } else {
+                        for m in &batch {
+                            d.ingest(std::slice::from_ref(m)).unwrap();
+                        }
+                    }
+                }
+                // Refusals are fine; breaking an invariant is not.
+                Step::Close(n) => drop(d.close(&alice(at), &[*n])),
+                Step::Reopen(n) => drop(d.reopen(&alice(at), &[*n])),
+                Step::Spam(n) => drop(d.mark_spam(&alice(at), &[*n])),
+                Step::Tick => drop(d.tick(at).unwrap()),
+            }
+            assert_eq!(
+                d.read().invariant_violations().unwrap(),
+                Vec::<String>::new(),
+                "after {s:?}"
+            );
+        }
+        d
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        #[test]
+        fn rule_actions_never_break_the_lifecycle_and_do_not_depend_on_batching(
+            steps in prop::collection::vec(step(), 1..14)
+        ) {
+            let batched = play(&steps, true);
+            let single = play(&steps, false);
+            prop_assert_eq!(
+                batched.read().list_tickets(&Default::default()).unwrap(),
+                single.read().list_tickets(&Default::default()).unwrap()
+            );
+        }
+    }
+}

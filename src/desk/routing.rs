@@ -46,6 +46,8 @@ pub(crate) struct Run<'r> {
     pub traces: Option<Vec<EventTrace>>,
     /// How many times a rule matched in this run.
     pub matched: usize,
+    /// Tickets the run sent a message on: their stored counts moved.
+    pub replied: HashSet<TicketNumber>,
 }
 
 impl<'r> Run<'r> {
@@ -59,6 +61,7 @@ impl<'r> Run<'r> {
             wrote_messages_after: None,
             traces: explain.then(Vec::new),
             matched: 0,
+            replied: HashSet::new(),
         }
     }
 
@@ -78,6 +81,16 @@ impl<'r> Run<'r> {
                 replies_before: Some(0),
             },
         );
+    }
+
+    /// A ticket of `agent` that the batch reopens (see [`Pool::hold`]).
+    pub fn hold(&mut self, agent: &str) {
+        self.pool.hold(agent);
+    }
+
+    /// The reopening of a held ticket has come, in arrival order.
+    pub fn release(&mut self, agent: &str) {
+        self.pool.release(agent);
     }
 
     /// Registers what the batch already knows of a ticket from before it, sparing a query.
@@ -545,6 +558,7 @@ impl<'r> Run<'r> {
         };
         drop(writer);
         sql.record_rule_message(o.ticket, message, o.at)?;
+        self.replied.insert(o.ticket);
         journal(
             sql,
             &Change::Reply {

@@ -17,6 +17,9 @@ pub struct Pool {
     open: Option<HashMap<String, i64>>,
     pointers: Option<HashMap<String, String>>,
     moved: BTreeSet<String>,
+    /// Open tickets already stored as open that, at the moment rules are looking, have not been
+    /// reopened yet (a later message of the batch reopens them): not counted until then.
+    held: HashMap<String, i64>,
 }
 
 /// Where an assignment should go, and why.
@@ -30,7 +33,11 @@ pub struct Pick {
 impl Pool {
     fn open(&mut self, sql: &Sql<'_>) -> Result<&mut HashMap<String, i64>> {
         if self.open.is_none() {
-            self.open = Some(sql.open_counts()?);
+            let mut counts = sql.open_counts()?;
+            for (agent, n) in &self.held {
+                *counts.entry(agent.clone()).or_default() -= n;
+            }
+            self.open = Some(counts);
         }
         Ok(self.open.get_or_insert_with(HashMap::new))
     }
@@ -53,6 +60,19 @@ impl Pool {
         }
         if let Some(t) = to {
             *open.entry(t.to_string()).or_default() += 1;
+        }
+    }
+
+    /// A ticket of `agent` the batch reopens later than the events now being routed.
+    pub fn hold(&mut self, agent: &str) {
+        *self.held.entry(agent.to_string()).or_default() += 1;
+    }
+
+    /// The held ticket's reopening has come: it counts from now on.
+    pub fn release(&mut self, agent: &str) {
+        match self.open.as_mut() {
+            Some(open) => *open.entry(agent.to_string()).or_default() += 1,
+            None => *self.held.entry(agent.to_string()).or_default() -= 1,
         }
     }
 

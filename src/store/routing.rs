@@ -239,7 +239,8 @@ impl Sql<'_> {
     }
 
     /// Counts a message a rule sent on its ticket. Unlike an agent's reply it does not answer
-    /// the customer: the ticket keeps waiting and has no first response yet.
+    /// the customer: the ticket keeps waiting and has no first response yet. A rule runs after
+    /// its batch is stored, so a later message of the batch stays the last one.
     pub fn record_rule_message(
         &self,
         ticket: TicketNumber,
@@ -249,7 +250,9 @@ impl Sql<'_> {
         self.conn
             .prepare_cached(
                 "UPDATE tickets SET message_count = message_count + 1,
-                    last_message_id = ?2, last_message_at = max(coalesce(last_message_at, 0), ?3),
+                    last_message_id = CASE WHEN ?3 >= coalesce(last_message_at, 0) THEN ?2
+                                           ELSE last_message_id END,
+                    last_message_at = max(coalesce(last_message_at, 0), ?3),
                     updated_at = max(updated_at, ?3)
                  WHERE id = ?1",
             )?
