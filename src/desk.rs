@@ -7,6 +7,7 @@ mod routing;
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::domain::{
@@ -154,8 +155,6 @@ struct TicketWork {
     new: Option<(String, Millis)>,
     /// Whether the batch changed it.
     dirty: bool,
-    /// Replies stored by the batch so far (for rules reading a new ticket's reply count).
-    replies: i64,
     /// A ticket from before the batch: its assignment and creation time, for rules.
     routing: Option<(Assignment, Millis)>,
 }
@@ -804,6 +803,7 @@ fn ingest_segment<'b>(
         traces,
     } = seg;
     let listens = |e: Event| routing.is_some_and(|r| r.listens(e));
+    let reads_text = routing.is_some_and(Routing::reads_text);
     let (on_created, on_reopened, on_received) = (
         listens(Event::TicketCreated),
         listens(Event::TicketReopened),
@@ -813,11 +813,6 @@ fn ingest_segment<'b>(
     // Tickets with an agent that this segment reopens, by message: they count as that agent's
     // open tickets only from their reopening on.
     let mut reopens: Vec<(usize, String)> = Vec::new();
-    let stored_before = if routing.is_some() {
-        sql.last_message_id()?
-    } else {
-        0
-    };
     let mut next_ticket = sql.next_ticket_number()?;
     let mut writer = sql.arrival_writer()?;
     let mut finished: Vec<(ConversationId, TicketWork)> = Vec::new();
@@ -912,7 +907,6 @@ fn ingest_segment<'b>(
                     state: fresh_arrival_state(number, m.sent_at),
                     new: Some((created_by, m.sent_at)),
                     dirty: true,
-                    replies: 0,
                     routing: None,
                 })
             }
@@ -933,6 +927,9 @@ fn ingest_segment<'b>(
         // Rules hear customers' messages to tickets that are not spam.
         if m.direction == Direction::In && !spam && (on_created || on_reopened || on_received) {
             let fresh = t.new.is_some();
+            // Lower-cased once for every rule and event of this message.
+            let lower: Option<Rc<str>> =
+                (reads_text || !cut.is_empty()).then(|| m.text.to_lowercase().into());
             let at = |event: Event| Pending {
                 event,
                 ticket: number,
@@ -941,8 +938,8 @@ fn ingest_segment<'b>(
                 message_id,
                 facts: Facts {
                     first_ticket: (conv.new_contact && fresh).then_some(conv.tickets_started == 1),
-                    agent_replies: fresh.then_some(t.replies),
-                    replies_in_batch: (!fresh).then_some((stored_before, t.replies)),
+                    agent_replies: Some(t.state.agent_replies),
+                    lower: lower.clone(),
                     ..Facts::default()
                 },
             };
@@ -957,20 +954,17 @@ fn ingest_segment<'b>(
                 pending.push(at(Event::MessageReceived));
             }
             if !cut.is_empty() {
-                let lower = m.text.to_lowercase();
                 let glance = Glance {
                     channel: m.channel,
                     account: m.account_name(),
                     text: &m.text,
-                    lower_text: &lower,
+                    lower_text: lower.as_deref().unwrap_or_default(),
                     kind: m.kind,
                 };
                 if routing::might_change_status(cut, event, &glance) {
                     unsettled.insert((account, m.customer_id.as_str()));
                 }
             }
-        } else if m.direction == Direction::Out {
-            t.replies += 1;
         }
     }
 
@@ -1009,7 +1003,6 @@ fn ingest_segment<'b>(
             // Written: the next segment carries on from here, as with a ticket found stored.
             t.new = None;
             t.dirty = false;
-            t.replies = 0;
             // Rules may change the assignment: read it again if asked.
             t.routing = None;
         }
@@ -1256,7 +1249,6 @@ fn open_conversation(
                 state,
                 new: None,
                 dirty: false,
-                replies: 0,
                 routing: known.ticket_routing.clone(),
             }),
         }));
@@ -1296,6 +1288,7 @@ fn fresh_arrival_state(number: TicketNumber, at: Millis) -> ArrivalState {
         last_message_at: None,
         waiting_since: None,
         unread: 0,
+        agent_replies: 0,
     }
 }
 
@@ -1309,6 +1302,7 @@ fn apply_arrival(t: &mut ArrivalState, message_id: i64, m: &Inbound) {
     t.updated_at = t.updated_at.max(m.sent_at);
     match (m.direction, t.lifecycle.status) {
         (Direction::Out, _) => {
+            t.agent_replies += 1;
             t.first_response_at.get_or_insert(m.sent_at);
             t.waiting_since = None;
             t.unread = 0;

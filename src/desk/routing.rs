@@ -78,7 +78,6 @@ impl<'r> Run<'r> {
                 }),
                 labels: Some(Vec::new()),
                 fields: Some(Vec::new()),
-                replies_before: Some(0),
             },
         );
     }

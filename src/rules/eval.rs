@@ -25,8 +25,6 @@ pub struct Known {
     pub state: Option<TicketState>,
     pub labels: Option<Vec<String>>,
     pub fields: Option<Vec<(String, String)>>,
-    /// People's replies stored before the batch.
-    pub replies_before: Option<i64>,
 }
 
 /// The message an event came with.
@@ -43,12 +41,10 @@ pub struct MessageFacts<'a> {
 pub struct Facts {
     /// Known without a query when the contact is new in this batch.
     pub first_ticket: Option<bool>,
-    /// Known without a query for a ticket the batch started.
+    /// Known without a query for an arrival (the batch keeps the count).
     pub agent_replies: Option<i64>,
-    /// For a ticket that existed before the batch: the last message id before the batch, and
-    /// the replies the batch stored before this event.
-    pub replies_in_batch: Option<(i64, i64)>,
-    pub lower: Option<String>,
+    /// The message lower-cased, shared by the rules and events of one message.
+    pub lower: Option<std::rc::Rc<str>>,
     pub contact_name: Option<String>,
     pub contact_labels: Option<Vec<String>>,
 }
@@ -112,7 +108,7 @@ impl<'a, 'c> Subject<'a, 'c> {
         Some(
             self.facts
                 .lower
-                .get_or_insert_with(|| m.text.to_lowercase()),
+                .get_or_insert_with(|| m.text.to_lowercase().into()),
         )
     }
 
@@ -143,24 +139,7 @@ impl<'a, 'c> Subject<'a, 'c> {
         if let Some(n) = self.facts.agent_replies {
             return Ok(n);
         }
-        let n = match self.facts.replies_in_batch {
-            // Counted once per ticket and run; the batch's own replies are counted in memory.
-            Some((before_batch, in_batch)) => {
-                let base = match self.known.replies_before {
-                    Some(b) => b,
-                    None => {
-                        let b = self.sql.agent_replies(self.ticket, before_batch)?;
-                        self.known.replies_before = Some(b);
-                        b
-                    }
-                };
-                base + in_batch
-            }
-            None => {
-                let upto = self.message.map_or(i64::MAX, |m| m.id - 1);
-                self.sql.agent_replies(self.ticket, upto)?
-            }
-        };
+        let n = self.sql.agent_replies(self.ticket)?;
         self.facts.agent_replies = Some(n);
         Ok(n)
     }

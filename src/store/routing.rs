@@ -121,15 +121,14 @@ impl Sql<'_> {
             .exists(params![contact, ticket])?)
     }
 
-    /// How many replies people (not rules) sent on a ticket, counting messages up to `upto`.
-    pub fn agent_replies(&self, ticket: TicketNumber, upto: i64) -> Result<i64> {
+    /// How many replies people (not rules) sent on a ticket.
+    pub fn agent_replies(&self, ticket: TicketNumber) -> Result<i64> {
         Ok(self
             .conn
-            .prepare_cached(
-                "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND id <= ?2
-                   AND direction = 'out' AND (author IS NULL OR author NOT LIKE 'rule:%')",
-            )?
-            .query_row(params![ticket, upto], |r| r.get(0))?)
+            .prepare_cached("SELECT agent_replies FROM tickets WHERE id = ?1")?
+            .query_row([ticket], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
     }
 
     /// The agent of this contact's latest earlier ticket that had one.

@@ -27,3 +27,9 @@ CREATE INDEX tickets_open_unassigned ON tickets(created_at, id)
 -- (`action_id = ?` implies NOT NULL, so undo's lookups still use it).
 DROP INDEX events_by_action;
 CREATE INDEX events_by_action ON events(action_id) WHERE action_id IS NOT NULL;
+
+-- People's replies per ticket (outbound messages not sent by a rule), kept by the arrival path
+-- and replies like message_count, so rules can test `agent_replies` without counting messages.
+ALTER TABLE tickets ADD COLUMN agent_replies INTEGER NOT NULL DEFAULT 0;
+UPDATE tickets SET agent_replies =
+    (SELECT count(*) FROM messages m WHERE m.ticket_id = tickets.id AND m.direction = 'out');
