@@ -14,6 +14,7 @@ use crate::domain::{
     AccountId, Actor, Assignment, Change, ChannelKind, ContactId, ConversationId, Direction,
     Inbound, Lifecycle, Millis, Status, TicketNumber, time,
 };
+use crate::rules::assign::Pool;
 use crate::rules::eval::{Facts, Glance, MessageFacts, TicketState};
 use crate::rules::trace::EventTrace;
 use crate::rules::{Event, Routing, Rule, Trigger};
@@ -746,6 +747,7 @@ fn ingest_in(
     // Conversations and accounts already looked up stay known from one segment to the next.
     let mut accounts = HashMap::new();
     let mut work = HashMap::new();
+    let mut pool = Pool::default();
     let mut start = 0;
     while start < batch.len() {
         start += ingest_segment(
@@ -757,6 +759,7 @@ fn ingest_in(
             &mut Segment {
                 accounts: &mut accounts,
                 work: &mut work,
+                pool: &mut pool,
                 report: &mut report,
                 traces,
             },
@@ -770,6 +773,8 @@ fn ingest_in(
 struct Segment<'s, 'b> {
     accounts: &'s mut HashMap<(ChannelKind, &'b str), AccountId>,
     work: &'s mut HashMap<(AccountId, &'b str), ConversationWork>,
+    /// Open counts and rotation: read once per batch.
+    pool: &'s mut Pool,
     report: &'s mut IngestReport,
     traces: &'s mut Option<Vec<EventTrace>>,
 }
@@ -799,6 +804,7 @@ fn ingest_segment<'b>(
     let Segment {
         accounts,
         work,
+        pool,
         report,
         traces,
     } = seg;
@@ -1016,6 +1022,7 @@ fn ingest_segment<'b>(
         && !pending.is_empty()
     {
         let mut run = Run::new(routing, traces.is_some());
+        run.pool = std::mem::take(*pool);
         for (n, at) in fresh {
             run.fresh_ticket(n, at);
         }
@@ -1050,6 +1057,7 @@ fn ingest_segment<'b>(
             )?;
         }
         run.finish(sql)?;
+        **pool = std::mem::take(&mut run.pool);
         replied = std::mem::take(&mut run.replied);
         if let (Some(all), Some(mine)) = (traces.as_mut(), run.traces.take()) {
             all.extend(mine);

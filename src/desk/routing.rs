@@ -35,7 +35,8 @@ pub(crate) struct Occurrence<'a> {
 /// so far, so each fact is fetched once per run.
 pub(crate) struct Run<'r> {
     routing: &'r Routing,
-    pool: Pool,
+    /// Shared by the segments of a batch: take it in, and back out after [`Run::finish`].
+    pub pool: Pool,
     known: HashMap<TicketNumber, Known>,
     /// Tickets this run started: no rule has fired on them before.
     fresh: HashSet<TicketNumber>,

@@ -10,8 +10,9 @@ use super::{Agent, Routing, Strategy};
 use crate::domain::{ChannelKind, ContactId, Millis, TicketNumber};
 use crate::store::{Result, Sql};
 
-/// Open-ticket counts and rotation pointers for one run of the rules, read on first use and kept
-/// up to date in memory as rules assign and close; pointers are written back by [`Pool::save`].
+/// Open-ticket counts and rotation pointers for the rules of one transaction, read on first use
+/// and kept up to date in memory as rules assign and close (a batch's segments share one, so
+/// the counts are read once per batch); pointers are written back by [`Pool::save`].
 #[derive(Debug, Default)]
 pub struct Pool {
     open: Option<HashMap<String, i64>>,
@@ -65,7 +66,10 @@ impl Pool {
 
     /// A ticket of `agent` the batch reopens later than the events now being routed.
     pub fn hold(&mut self, agent: &str) {
-        *self.held.entry(agent.to_string()).or_default() += 1;
+        // Counts read before the batch stored the reopening do not hold it yet.
+        if self.open.is_none() {
+            *self.held.entry(agent.to_string()).or_default() += 1;
+        }
     }
 
     /// The held ticket's reopening has come: it counts from now on.
