@@ -259,6 +259,38 @@ mod tests {
     }
 
     #[test]
+    fn version_one_database_gains_routing_tables_and_counts_its_replies() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO channel_accounts (id, kind, name) VALUES (1, 'line', 'line');
+             INSERT INTO contacts (id, name, created_at) VALUES (1, 'U1', 0);
+             INSERT INTO conversations (id, account_id, external_id, contact_id, created_at)
+                 VALUES (1, 1, 'U1', 1, 0);
+             INSERT INTO tickets (id, conversation_id, status, created_at, created_by, updated_at,
+                 message_count) VALUES (1, 1, 'open', 0, 'customer', 0, 3);
+             INSERT INTO messages (account_id, external_id, conversation_id, ticket_id, direction,
+                 kind, body, sent_at) VALUES
+                 (1, 'a', 1, 1, 'in', 'text', 'hi', 1),
+                 (1, 'b', 1, 1, 'out', 'text', 'hello', 2),
+                 (1, 'c', 1, 1, 'out', 'text', 'anything else?', 3);
+             INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages;",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.read().agent_replies(1).unwrap(), 2);
+        assert_eq!(store.read().rotation_pointers().unwrap().len(), 0);
+        assert_eq!(
+            store.read().invariant_violations().unwrap(),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
     fn refuses_a_database_from_a_newer_tix() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tix.db");
