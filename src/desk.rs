@@ -1450,13 +1450,10 @@ fn apply_checked(
             before,
             after,
         } => {
-            let now = sql
-                .assignment(*n)?
-                .ok_or_else(|| DeskError::Refused(format!("there is no ticket #{n}")))?;
-            if &now != before {
+            if !sql.swap_assignment(*n, before, after, at)? {
+                ticket(*n)?;
                 return refused(changed_since(sql, *n)?);
             }
-            sql.set_assignment(*n, after, at)?;
         }
         Change::FollowUp {
             ticket: n,
@@ -1473,10 +1470,9 @@ fn apply_checked(
             label,
             added,
         } => {
-            if sql.has_label(*n, label)? == *added {
+            if !sql.toggle_label(*n, label, *added)? {
                 return refused(changed_since(sql, *n)?);
             }
-            sql.set_label(*n, label, *added)?;
         }
         Change::Field {
             ticket: n,

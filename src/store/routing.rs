@@ -87,6 +87,47 @@ impl Sql<'_> {
             .map_err(Into::into)
     }
 
+    /// Check-and-set of an assignment in one statement: changes it only if it is still
+    /// `before`; returns whether it did.
+    pub fn swap_assignment(
+        &self,
+        ticket: TicketNumber,
+        before: &Assignment,
+        after: &Assignment,
+        at: Millis,
+    ) -> Result<bool> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE tickets SET assignee = ?2, team = ?3, updated_at = max(updated_at, ?4)
+                 WHERE id = ?1 AND assignee IS ?5 AND team IS ?6",
+            )?
+            .execute(params![
+                ticket,
+                after.agent,
+                after.team,
+                at,
+                before.agent,
+                before.team
+            ])?;
+        Ok(changed == 1)
+    }
+
+    /// Check-and-set of a label in one statement: adds it only if absent, removes it only if
+    /// present; returns whether it did.
+    pub fn toggle_label(&self, ticket: TicketNumber, label: &str, on: bool) -> Result<bool> {
+        let sql = if on {
+            "INSERT OR IGNORE INTO ticket_labels (ticket_id, label) VALUES (?1, ?2)"
+        } else {
+            "DELETE FROM ticket_labels WHERE ticket_id = ?1 AND label = ?2"
+        };
+        Ok(self
+            .conn
+            .prepare_cached(sql)?
+            .execute(params![ticket, label])?
+            == 1)
+    }
+
     pub fn contact_name(&self, contact: ContactId) -> Result<String> {
         Ok(self
             .conn
