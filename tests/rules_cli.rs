@@ -308,3 +308,40 @@ fn tick_runs_timers_at_the_given_time() {
     assert_eq!(t["messages"], 3, "the automatic reply is stored");
     assert!(tix.fails(&["tick", "--now", "soon"]).contains("--now"));
 }
+
+#[test]
+fn simulated_traffic_is_routed_the_same_way_every_time_with_a_fixed_clock_and_seed() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+    let run = || {
+        let tix = Tix::new("");
+        let out = tix
+            .cmd_at(NOW)
+            .env("TIX_CONFIG", &example)
+            .args([
+                "simulate",
+                "--messages",
+                "3000",
+                "--seed",
+                "7",
+                "--days",
+                "3",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let list = tix
+            .cmd_at(NOW)
+            .env("TIX_CONFIG", &example)
+            .args(["tickets", "list", "--status", "all", "--json"])
+            .output()
+            .unwrap();
+        String::from_utf8(list.stdout).unwrap()
+    };
+    let first = run();
+    let tickets: Vec<Value> = serde_json::from_str(&first).unwrap();
+    assert!(
+        tickets.iter().filter(|t| !t["assignee"].is_null()).count() > 10,
+        "the example rules assigned nothing"
+    );
+    assert_eq!(first, run());
+}
