@@ -316,12 +316,15 @@ impl<'r> Run<'r> {
                     o.contact,
                     n,
                     o.at,
+                    explain,
                 )?;
                 trace.why.append(&mut pick.why);
                 if pick.agent.is_none()
                     && let Some(other) = otherwise
                 {
-                    trace.why.push(format!("otherwise, by {}:", other.as_str()));
+                    if explain {
+                        trace.why.push(format!("otherwise, by {}:", other.as_str()));
+                    }
                     let mut second = self.pool.pick(
                         sql,
                         self.routing,
@@ -331,6 +334,7 @@ impl<'r> Run<'r> {
                         o.contact,
                         n,
                         o.at,
+                        explain,
                     )?;
                     trace.why.append(&mut second.why);
                     pick = second;

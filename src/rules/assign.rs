@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::{Agent, Routing, Strategy};
+use super::{Agent, Hours, Routing, Strategy};
 use crate::domain::{ChannelKind, ContactId, Millis, TicketNumber};
 use crate::store::{Result, Sql};
 
@@ -21,6 +21,54 @@ pub struct Pool {
     /// Open tickets already stored as open that, at the moment rules are looking, have not been
     /// reopened yet (a later message of the batch reopens them): not counted until then.
     held: HashMap<String, i64>,
+}
+
+/// Why an agent cannot take a ticket now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ineligible<'a> {
+    Away,
+    /// Their hours and the time asked about, explained only if shown.
+    OffShift(&'a Hours, Millis),
+    NoAccess(ChannelKind),
+    Full {
+        open: i64,
+        max: i64,
+    },
+}
+
+impl std::fmt::Display for Ineligible<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ineligible::Away => f.write_str("is away"),
+            Ineligible::OffShift(hours, at) => {
+                write!(f, "is outside working hours: it is {}", hours.explain(*at))
+            }
+            Ineligible::NoAccess(channel) => write!(f, "has no access to {channel}"),
+            Ineligible::Full { open, max } => {
+                write!(f, "is at capacity: {open} open (max {max})")
+            }
+        }
+    }
+}
+
+/// The explanation of a decision, written only when someone will read it.
+#[derive(Debug, Default)]
+pub struct Why {
+    pub lines: Option<Vec<String>>,
+}
+
+impl Why {
+    pub fn new(explain: bool) -> Why {
+        Why {
+            lines: explain.then(Vec::new),
+        }
+    }
+
+    pub fn say(&mut self, line: impl FnOnce() -> String) {
+        if let Some(lines) = self.lines.as_mut() {
+            lines.push(line());
+        }
+    }
 }
 
 /// Where an assignment should go, and why.
@@ -107,35 +155,32 @@ impl Pool {
         Ok(())
     }
 
-    /// `Ok(())` if the agent can take a ticket on this channel now, else why not.
-    pub fn eligible(
+    /// The agent's open tickets if they can take a ticket on this channel now, else why not.
+    pub fn eligible<'a>(
         &mut self,
         sql: &Sql<'_>,
-        agent: &Agent,
+        agent: &'a Agent,
         channel: ChannelKind,
         now: Millis,
-    ) -> Result<std::result::Result<i64, String>> {
+    ) -> Result<std::result::Result<i64, Ineligible<'a>>> {
         if agent.away {
-            return Ok(Err("is away".into()));
+            return Ok(Err(Ineligible::Away));
         }
         if let Some(h) = &agent.hours
             && !h.contains(now)
         {
-            return Ok(Err(format!(
-                "is outside working hours: it is {}",
-                h.explain(now)
-            )));
+            return Ok(Err(Ineligible::OffShift(h, now)));
         }
         if let Some(channels) = &agent.channels
             && !channels.contains(&channel)
         {
-            return Ok(Err(format!("has no access to {channel}")));
+            return Ok(Err(Ineligible::NoAccess(channel)));
         }
         let open = self.open_of(sql, &agent.handle)?;
         if let Some(max) = agent.max_open
             && open >= max
         {
-            return Ok(Err(format!("is at capacity: {open} open (max {max})")));
+            return Ok(Err(Ineligible::Full { open, max }));
         }
         Ok(Ok(open))
     }
@@ -152,51 +197,68 @@ impl Pool {
         contact: ContactId,
         ticket: TicketNumber,
         now: Millis,
+        explain: bool,
     ) -> Result<Pick> {
-        let mut why = Vec::new();
+        let mut why = Why::new(explain);
         match strategy {
             Strategy::Queue => {
-                why.push(format!("left in the {team} queue for someone to take"));
-                Ok(Pick { agent: None, why })
+                why.say(|| format!("left in the {team} queue for someone to take"));
+                Ok(Pick {
+                    agent: None,
+                    why: why.lines.unwrap_or_default(),
+                })
             }
             Strategy::LastHandler => {
                 let Some(prev) = sql.previous_handler(contact, ticket)? else {
-                    why.push("this contact has had no agent before".into());
-                    return Ok(Pick { agent: None, why });
+                    why.say(|| "this contact has had no agent before".into());
+                    return Ok(Pick {
+                        agent: None,
+                        why: why.lines.unwrap_or_default(),
+                    });
                 };
                 let Some(agent) = routing.agent(&prev) else {
-                    why.push(format!(
-                        "{prev} handled this contact before but is no longer configured"
-                    ));
-                    return Ok(Pick { agent: None, why });
+                    why.say(|| {
+                        format!("{prev} handled this contact before but is no longer configured")
+                    });
+                    return Ok(Pick {
+                        agent: None,
+                        why: why.lines.unwrap_or_default(),
+                    });
                 };
                 if !agent.teams.iter().any(|t| t == team) {
-                    why.push(format!(
-                        "{prev} handled this contact before but is not in team {team}"
-                    ));
-                    return Ok(Pick { agent: None, why });
+                    why.say(|| {
+                        format!("{prev} handled this contact before but is not in team {team}")
+                    });
+                    return Ok(Pick {
+                        agent: None,
+                        why: why.lines.unwrap_or_default(),
+                    });
                 }
                 match self.eligible(sql, agent, channel, now)? {
                     Ok(_) => {
-                        why.push(format!(
-                            "{prev} handled this contact before and is available"
-                        ));
+                        why.say(|| format!("{prev} handled this contact before and is available"));
                         Ok(Pick {
                             agent: Some(prev),
-                            why,
+                            why: why.lines.unwrap_or_default(),
                         })
                     }
                     Err(reason) => {
-                        why.push(format!("{prev} handled this contact before but {reason}"));
-                        Ok(Pick { agent: None, why })
+                        why.say(|| format!("{prev} handled this contact before but {reason}"));
+                        Ok(Pick {
+                            agent: None,
+                            why: why.lines.unwrap_or_default(),
+                        })
                     }
                 }
             }
             Strategy::RoundRobin | Strategy::LeastOpen => {
                 let members: Vec<&Agent> = routing.members(team).collect();
                 if members.is_empty() {
-                    why.push(format!("team {team} has no members"));
-                    return Ok(Pick { agent: None, why });
+                    why.say(|| format!("team {team} has no members"));
+                    return Ok(Pick {
+                        agent: None,
+                        why: why.lines.unwrap_or_default(),
+                    });
                 }
                 // The rotation: starting after whoever got the team's last ticket.
                 let start = match self.pointer(sql, team)? {
@@ -211,10 +273,10 @@ impl Pool {
                     let agent = members[(start + i) % members.len()];
                     match self.eligible(sql, agent, channel, now)? {
                         Ok(open) => {
-                            why.push(format!("{}: available, {open} open", agent.handle));
+                            why.say(|| format!("{}: available, {open} open", agent.handle));
                             candidates.push((agent, open));
                         }
-                        Err(reason) => why.push(format!("{}: {reason}", agent.handle)),
+                        Err(reason) => why.say(|| format!("{}: {reason}", agent.handle)),
                     }
                 }
                 let chosen = match strategy {
@@ -226,7 +288,7 @@ impl Pool {
                 };
                 match chosen {
                     Some(agent) => {
-                        why.push(match strategy {
+                        why.say(|| match strategy {
                             Strategy::RoundRobin => {
                                 format!("{} is next in the rotation", agent.handle)
                             }
@@ -238,14 +300,17 @@ impl Pool {
                         self.set_pointer(team, &agent.handle);
                         Ok(Pick {
                             agent: Some(agent.handle.clone()),
-                            why,
+                            why: why.lines.unwrap_or_default(),
                         })
                     }
                     None => {
-                        why.push(format!(
+                        why.say(|| format!(
                             "nobody in {team} is available: the ticket waits in the {team} queue"
                         ));
-                        Ok(Pick { agent: None, why })
+                        Ok(Pick {
+                            agent: None,
+                            why: why.lines.unwrap_or_default(),
+                        })
                     }
                 }
             }
