@@ -452,7 +452,16 @@ impl<'r> Run<'r> {
         }
         match apply_checked(sql, &change, &actor, o.at, None, None) {
             Ok(()) => {
-                trace.result = "done".into();
+                trace.result = match &change {
+                    Change::Assignment { after, .. } if explain => {
+                        match (&after.agent, &after.team) {
+                            (Some(a), _) => format!("done: assigned to {a}"),
+                            (None, Some(t)) => format!("done: waits in the {t} queue, no agent"),
+                            (None, None) => "done".into(),
+                        }
+                    }
+                    _ => "done".into(),
+                };
                 self.after_change(&state, &change);
             }
             Err(DeskError::Refused(why)) => trace.result = format!("not done: {why}"),
