@@ -1077,3 +1077,39 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn when_nobody_can_take_a_ticket_the_journal_says_why_each_agent_was_passed_over() {
+    let agents = "[[agents]]\nhandle = \"alice\"\nteams = [\"support\"]\naway = true\n\
+        [[agents]]\nhandle = \"bob\"\nteams = [\"support\"]\nchannels = [\"shopee\"]\n";
+    let mut d = desk_with(&strategy("round_robin", agents));
+    d.ingest(&[msg("U1", "m1", "hi", t0())]).unwrap();
+    assert_eq!(team_of(&d, 1).as_deref(), Some("support"));
+    assert_eq!(agent_of(&d, 1), None);
+    let t = d.read().ticket(1).unwrap().unwrap();
+    let why = d
+        .read()
+        .thread(t.conversation_id)
+        .unwrap()
+        .into_iter()
+        .find_map(|i| match i {
+            ThreadItem::Event {
+                kind,
+                actor,
+                payload,
+                ..
+            } if kind == "no_agent_available" => Some((actor, payload)),
+            _ => None,
+        })
+        .expect("a journal line saying why");
+    assert_eq!(why.0, Actor::Rule("route".into()));
+    assert_eq!(why.1["team"], "support");
+    assert_eq!(
+        why.1["why"],
+        serde_json::json!([
+            "alice: is away",
+            "bob: has no access to line",
+            "nobody in support is available: the ticket waits in the support queue"
+        ])
+    );
+}

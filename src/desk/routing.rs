@@ -15,8 +15,8 @@ use crate::domain::{
 use crate::rules::assign::Pool;
 use crate::rules::eval::{Facts, Known, MessageFacts, Subject, TicketState, holds};
 use crate::rules::trace::{ActionTrace, EventTrace, Outcome, RuleTrace};
-use crate::rules::{Action, Event, Routing, Rule, Trigger, rule_author};
-use crate::store::{NewMessage, Sql};
+use crate::rules::{Action, Event, Routing, Rule, Strategy, Trigger, rule_author};
+use crate::store::{NewEvent, NewMessage, Sql};
 
 /// One event on one ticket for the rules to consider.
 pub(crate) struct Occurrence<'a> {
@@ -281,6 +281,8 @@ impl<'r> Run<'r> {
         let actor = Actor::Rule(rule.name.clone());
         let n = o.ticket;
         let state = self.state(sql, n)?;
+        // Nobody could take the ticket: journalled with the reasons, after the assignment.
+        let mut unrouted = None;
         let change = match action {
             Action::AssignAgent(handle) => {
                 let agent = self.routing.agent(handle).ok_or_else(|| {
@@ -296,7 +298,9 @@ impl<'r> Run<'r> {
                         },
                     }),
                     Err(reason) => {
-                        trace.why.push(format!("{handle}: {reason}"));
+                        let why = format!("{handle}: {reason}");
+                        unrouted = Some(serde_json::json!({ "agent": handle, "why": [why] }));
+                        trace.why.push(why);
                         trace.result = format!("{handle} {reason}; the ticket stays where it is");
                         None
                     }
@@ -307,43 +311,23 @@ impl<'r> Run<'r> {
                 strategy,
                 otherwise,
             } => {
-                let mut pick = self.pool.pick(
-                    sql,
-                    self.routing,
-                    team,
-                    *strategy,
-                    o.channel,
-                    o.contact,
-                    n,
-                    o.at,
-                    explain,
-                )?;
-                trace.why.append(&mut pick.why);
-                if pick.agent.is_none()
-                    && let Some(other) = otherwise
-                {
-                    if explain {
-                        trace.why.push(format!("otherwise, by {}:", other.as_str()));
-                    }
-                    let mut second = self.pool.pick(
-                        sql,
-                        self.routing,
-                        team,
-                        *other,
-                        o.channel,
-                        o.contact,
-                        n,
-                        o.at,
-                        explain,
-                    )?;
-                    trace.why.append(&mut second.why);
-                    pick = second;
+                let (agent, mut why) = self.decide(sql, o, team, *strategy, *otherwise, explain)?;
+                let last = otherwise.unwrap_or(*strategy);
+                if agent.is_none() && last != Strategy::Queue {
+                    // The journal says why nobody got it; worked out again only in that case.
+                    let why = if explain {
+                        why.clone()
+                    } else {
+                        self.decide(sql, o, team, *strategy, *otherwise, true)?.1
+                    };
+                    unrouted = Some(serde_json::json!({ "team": team, "why": why }));
                 }
+                trace.why.append(&mut why);
                 Some(Change::Assignment {
                     ticket: n,
                     before: state.assignment.clone(),
                     after: Assignment {
-                        agent: pick.agent,
+                        agent,
                         team: Some(team.clone()),
                     },
                 })
@@ -440,17 +424,49 @@ impl<'r> Run<'r> {
                 }
             }
         };
+        if let Some(payload) = unrouted {
+            // After the change below (if any), so the thread reads "assigned to team, nobody
+            // available because ...".
+            let result = self.apply(sql, &state, change, &actor, o.at, explain, &mut trace);
+            sql.append_event(&NewEvent {
+                ticket: Some(n),
+                kind: "no_agent_available",
+                actor: &actor,
+                at: o.at,
+                payload: &payload.to_string(),
+                action_id: None,
+                via: None,
+            })?;
+            result?;
+            return Ok(trace);
+        }
+        self.apply(sql, &state, change, &actor, o.at, explain, &mut trace)?;
+        Ok(trace)
+    }
+
+    /// Applies a planned change check-and-set, noting the outcome in the trace.
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &mut self,
+        sql: &Sql<'_>,
+        state: &TicketState,
+        change: Option<Change>,
+        actor: &Actor,
+        at: Millis,
+        explain: bool,
+        trace: &mut ActionTrace,
+    ) -> Result<()> {
         let Some(change) = change else {
             if trace.result.is_empty() {
                 trace.result = "nothing to do: it already is so".into();
             }
-            return Ok(trace);
+            return Ok(());
         };
         if is_noop(&change) {
             trace.result = "nothing to do: it already is so".into();
-            return Ok(trace);
+            return Ok(());
         }
-        match apply_checked(sql, &change, &actor, o.at, None, None) {
+        match apply_checked(sql, &change, actor, at, None, None) {
             Ok(()) => {
                 trace.result = match &change {
                     Change::Assignment { after, .. } if explain => {
@@ -462,12 +478,12 @@ impl<'r> Run<'r> {
                     }
                     _ => "done".into(),
                 };
-                self.after_change(&state, &change);
+                self.after_change(state, &change);
             }
             Err(DeskError::Refused(why)) => trace.result = format!("not done: {why}"),
             Err(e) => return Err(e),
         }
-        Ok(trace)
+        Ok(())
     }
 
     /// Keeps what the run knows in step with a change it just made.
@@ -510,6 +526,36 @@ impl<'r> Run<'r> {
             _ => {}
         }
         self.known.entry(n).or_default().state = Some(state);
+    }
+
+    /// Picks an agent of the team by the strategy, then by `otherwise` if nobody was found.
+    fn decide(
+        &mut self,
+        sql: &Sql<'_>,
+        o: &Occurrence<'_>,
+        team: &str,
+        strategy: Strategy,
+        otherwise: Option<Strategy>,
+        explain: bool,
+    ) -> Result<(Option<String>, Vec<String>)> {
+        let routing = self.routing;
+        let pick = |pool: &mut Pool, s: Strategy| {
+            pool.pick(
+                sql, routing, team, s, o.channel, o.contact, o.ticket, o.at, explain,
+            )
+        };
+        let mut first = pick(&mut self.pool, strategy)?;
+        if first.agent.is_none()
+            && let Some(other) = otherwise
+        {
+            let mut second = pick(&mut self.pool, other)?;
+            if explain {
+                first.why.push(format!("otherwise, by {}:", other.as_str()));
+            }
+            first.why.append(&mut second.why);
+            first.agent = second.agent;
+        }
+        Ok((first.agent, first.why))
     }
 
     fn labels(&mut self, sql: &Sql<'_>, n: TicketNumber) -> Result<Vec<String>> {
