@@ -5,11 +5,18 @@
 //! index, in one transaction; and (b) the full arrival path into a fresh database file, in the
 //! time-bounded batches `tix import` uses. Prints the ratio last.
 //!
-//! `TIX_BENCH_MESSAGES` changes the count (default 1,000,000).
+//! Then (c) the same arrival path with 20 realistic routing rules loaded ([`RULES`]), into another
+//! fresh database: rules may cost at most 15% of the ingest rate.
+//!
+//! `TIX_BENCH_MESSAGES` changes the count (default 1,000,000); `TIX_BENCH_RULES=FILE` loads other
+//! rules.
 
 use std::time::{Duration, Instant};
 
+use std::path::Path;
+
 use tix::commands::Batcher;
+use tix::config::Config;
 use tix::desk::{Desk, Settings};
 use tix::domain::Inbound;
 use tix::sources::simulate::{SimConfig, SimEvent, Simulator};
@@ -44,29 +51,7 @@ fn main() {
 
     let path = dir.path().join("ingest.db");
     let mut desk = Desk::new(Store::open(&path).expect("open"), Settings::default());
-    let started = Instant::now();
-    let report = match std::env::var("TIX_BENCH_BATCH")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        // A fixed batch size, to see what batching itself costs.
-        Some(size) => {
-            let mut report = tix::desk::IngestReport::default();
-            for chunk in messages.chunks(size) {
-                report.add(&desk.ingest(chunk).expect("ingest"));
-            }
-            report
-        }
-        None => {
-            let mut batcher = Batcher::new(&mut desk);
-            for m in &messages {
-                batcher.push(m.clone()).expect("ingest");
-            }
-            batcher.flush().expect("ingest");
-            batcher.report
-        }
-    };
-    let ingest = started.elapsed();
+    let (report, ingest) = run(&mut desk, &messages);
     println!(
         "arrival path: {:.2} s, {} new, {} tickets created, {} reopened",
         ingest.as_secs_f64(),
@@ -102,7 +87,265 @@ fn main() {
     println!("raw_msgs_per_s={raw_rate:.0}");
     println!("ingest_msgs_per_s={ingest_rate:.0}");
     println!("ratio={:.2}", ingest_rate / raw_rate);
+    drop(desk);
+
+    // `TIX_BENCH_RULES=FILE` measures other rules instead.
+    let rules = std::env::var("TIX_BENCH_RULES")
+        .ok()
+        .map(|p| std::fs::read_to_string(p).expect("rules file"))
+        .unwrap_or_else(|| RULES.to_string());
+    let settings = Config::parse(&rules, Path::new("bench-rules.toml"))
+        .expect("bench rules")
+        .settings()
+        .expect("settings");
+    let path = dir.path().join("rules.db");
+    let mut desk = Desk::new(Store::open(&path).expect("open"), settings);
+    let (report, with_rules) = run(&mut desk, &messages);
+    let activity = desk.read().rule_activity().expect("activity");
+    let acted: i64 = activity.rules.iter().map(|(_, n)| n).sum();
+    println!(
+        "arrival path with {} rules: {:.2} s, {} tickets created; rules acted on tickets {acted} times, \
+         assigned {}",
+        settings_rules(&desk),
+        with_rules.as_secs_f64(),
+        report.tickets_created,
+        activity
+            .agents
+            .iter()
+            .map(|(a, n)| format!("{a}={n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    for (rule, n) in &activity.rules {
+        println!("  {n:>8} tickets acted on by {rule}");
+    }
+    assert!(
+        desk.read()
+            .invariant_violations()
+            .expect("check")
+            .is_empty(),
+        "rules broke an invariant"
+    );
+    let rules_rate = messages.len() as f64 / with_rules.as_secs_f64();
+    println!("ingest_with_rules_msgs_per_s={rules_rate:.0}");
+    println!("rules_ratio={:.2}", rules_rate / ingest_rate);
+    println!("ratio_with_rules={:.2}", rules_rate / raw_rate);
 }
+
+fn settings_rules(desk: &Desk) -> usize {
+    desk.settings()
+        .routing
+        .as_ref()
+        .map_or(0, |r| r.rules.len())
+}
+
+/// The full arrival path over every message, in `tix import`'s time-bounded batches (or fixed
+/// ones with `TIX_BENCH_BATCH`).
+fn run(desk: &mut Desk, messages: &[Inbound]) -> (tix::desk::IngestReport, Duration) {
+    let started = Instant::now();
+    let report = match std::env::var("TIX_BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        // A fixed batch size, to see what batching itself costs.
+        Some(size) => {
+            let mut report = tix::desk::IngestReport::default();
+            for chunk in messages.chunks(size) {
+                report.add(&desk.ingest(chunk).expect("ingest"));
+            }
+            report
+        }
+        None => {
+            let mut batcher = Batcher::new(desk);
+            for m in messages {
+                batcher.push(m.clone()).expect("ingest");
+            }
+            batcher.flush().expect("ingest");
+            batcher.report
+        }
+    };
+    (report, started.elapsed())
+}
+
+/// Twenty rules a Thai online shop would run: spam, refunds, orders, VIPs, after-hours replies,
+/// routing by channel and language, returning customers.
+const RULES: &str = r#"
+labels = ["spam-words", "refund", "order", "shipping", "vip", "urgent", "sticker", "media",
+          "after-hours", "thai", "marketplace", "returning", "complaint", "cancel", "address"]
+business_hours = { tz = "Asia/Bangkok", mon_fri = "09:00-18:00", sat = "10:00-16:00" }
+
+[[teams]]
+name = "support"
+[[teams]]
+name = "billing"
+[[teams]]
+name = "marketplace"
+drain_backlog = true
+
+[[fields]]
+name = "priority"
+values = ["low", "normal", "high"]
+[[fields]]
+name = "topic"
+
+[[agents]]
+handle = "ploy"
+teams = ["support"]
+hours = { tz = "Asia/Bangkok", every_day = "08:00-20:00" }
+[[agents]]
+handle = "nok"
+teams = ["support", "billing"]
+[[agents]]
+handle = "bank"
+teams = ["support"]
+channels = ["line", "messenger", "instagram", "whatsapp", "webchat", "email"]
+[[agents]]
+handle = "fah"
+teams = ["billing"]
+max_open = 100000
+[[agents]]
+handle = "ton"
+teams = ["billing", "marketplace"]
+[[agents]]
+handle = "mint"
+teams = ["marketplace"]
+channels = ["shopee", "lazada", "tiktok"]
+[[agents]]
+handle = "earth"
+teams = ["marketplace", "support"]
+away = true
+
+[[rules]]
+name = "Spam words"
+on = ["ticket_created"]
+if = { text_contains_any = ["สล็อต", "crypto signals", "cheap followers", "สินเชื่อด่วน", "verify your account"] }
+then = [ "mark_spam" ]
+stop = true
+
+[[rules]]
+name = "Refunds to billing"
+on = ["ticket_created"]
+if = { text_contains_any = ["refund", "money back", "คืนเงิน", "เงินคืน"] }
+then = [ { assign_team = "billing", strategy = "least_open" }, { add_label = "refund" }, { set_field = { topic = "refund" } } ]
+stop = true
+
+[[rules]]
+name = "Marketplaces"
+on = ["ticket_created"]
+if = { channel = ["shopee", "lazada", "tiktok"] }
+then = [ { assign_team = "marketplace", strategy = "round_robin" }, { add_label = "marketplace" } ]
+stop = true
+
+[[rules]]
+name = "Returning customers"
+on = ["ticket_created"]
+if = { first_ticket = false }
+then = [ { assign_team = "support", strategy = "last_handler", otherwise = "least_open" }, { add_label = "returning" } ]
+stop = true
+
+[[rules]]
+name = "Everyone else"
+on = ["ticket_created"]
+then = [ { assign_team = "support", strategy = "round_robin" } ]
+
+[[rules]]
+name = "After hours"
+on = ["ticket_created"]
+if = { in_business_hours = false }
+then = [ { add_label = "after-hours" } ]
+
+[[rules]]
+name = "Order numbers"
+on = ["message_received"]
+if = { text_matches = '\b(SO|ORD)-?\d{4,}\b' }
+then = [ { add_label = "order" } ]
+once_per_ticket = true
+
+[[rules]]
+name = "Where is my order"
+on = ["message_received"]
+if = { any = [ { text_contains_any = ["where is my order", "ถึงไหน", "ยังไม่ได้รับ", "shipped"] }, { text_contains_all = ["order", "status"] } ] }
+then = [ { add_label = "shipping" } ]
+once_per_ticket = true
+
+[[rules]]
+name = "Complaints"
+on = ["message_received"]
+if = { text_contains_any = ["complaint", "terrible", "ร้องเรียน", "แย่มาก", "ผิดหวัง"] }
+then = [ { add_label = "complaint" }, { set_field = { priority = "high" } }, { follow_up = true } ]
+once_per_ticket = true
+
+[[rules]]
+name = "Cancellations"
+on = ["message_received"]
+if = { text_contains_any = ["cancel", "ยกเลิก"] }
+then = [ { add_label = "cancel" } ]
+once_per_ticket = true
+
+[[rules]]
+name = "Address changes"
+on = ["message_received"]
+if = { all = [ { text_contains_any = ["address", "ที่อยู่"] }, { not = { channel = ["shopee", "lazada"] } } ] }
+then = [ { add_label = "address" } ]
+once_per_ticket = true
+
+[[rules]]
+name = "Stickers"
+on = ["message_received"]
+if = { message_kind = "sticker" }
+then = [ { add_label = "sticker" } ]
+once_per_ticket = true
+
+[[rules]]
+name = "Photos and files"
+on = ["message_received"]
+if = { message_kind = ["image", "file"] }
+then = [ { add_label = "media" } ]
+once_per_ticket = true
+
+[[rules]]
+name = "Thai speakers"
+on = ["ticket_created"]
+if = { text_matches = '\p{Thai}' }
+then = [ { add_label = "thai" } ]
+
+[[rules]]
+name = "Urgent words"
+on = ["message_received"]
+if = { all = [ { text_contains_any = ["urgent", "asap", "ด่วน"] }, { not = { text_contains_any = ["สินเชื่อด่วน"] } } ] }
+then = [ { add_label = "urgent" }, { set_field = { priority = "high" } } ]
+once_per_ticket = true
+
+[[rules]]
+name = "Reopened by the customer"
+on = ["ticket_reopened"]
+then = [ { follow_up = true } ]
+
+[[rules]]
+name = "VIP names"
+on = ["ticket_created"]
+if = { contact_name_contains = ["vip", "gold"] }
+then = [ { add_label = "vip" } ]
+
+[[rules]]
+name = "Many messages unanswered"
+on = ["message_received"]
+if = { all = [ { agent_replies = 0 }, { since_created = { over = "4h" } } ] }
+then = [ { set_field = { priority = "high" } } ]
+once_per_ticket = true
+
+[[rules]]
+name = "Chase quiet customers"
+on = [{ idle = "3d" }]
+then = [ { add_note = "No reply for three days." } ]
+once_per_ticket = true
+
+[[rules]]
+name = "Refund closed"
+on = ["ticket_closed"]
+if = { label = "refund" }
+then = [ { add_note = "Refund ticket closed: check the payout." } ]
+"#;
 
 /// Inserts the message rows alone, as fast as the schema allows: one transaction, every index.
 fn raw_limit(path: &std::path::Path, messages: &[Inbound]) -> Duration {

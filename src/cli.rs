@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::domain::{ChannelKind, TicketNumber};
+use crate::domain::{ChannelKind, MessageKind, TicketNumber};
 use crate::sources::import::Format;
 
 /// tix: a terminal inbox for customer-support agents.
@@ -62,6 +62,56 @@ pub enum Command {
     /// Show where tix keeps its files, or check the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Check the routing rules, or try them out without changing anything
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Evaluate timers now (idle, unassigned_for, auto-close, team backlogs); for cron
+    Tick {
+        /// The time to evaluate at, RFC 3339 or epoch ms [default: TIX_NOW, else the clock]
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Check the agents, teams and rules of the configuration and list the rules
+    Check,
+    /// Run a message through the rules and explain each decision; nothing is written
+    Test(RulesTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesTestArgs {
+    /// The message's channel
+    #[arg(long, required_unless_present = "replay")]
+    pub channel: Option<ChannelKind>,
+    /// The channel account, if not the channel's default one
+    #[arg(long, conflicts_with = "replay")]
+    pub account: Option<String>,
+    /// The customer's id on the channel (an existing customer's, to test returning customers)
+    #[arg(
+        long,
+        value_name = "CUSTOMER_ID",
+        default_value = "tix-rules-test",
+        conflicts_with = "replay"
+    )]
+    pub from: String,
+    /// The customer's display name
+    #[arg(long, conflicts_with = "replay")]
+    pub name: Option<String>,
+    /// The message text
+    #[arg(long, default_value = "", conflicts_with = "replay")]
+    pub text: String,
+    /// The message kind
+    #[arg(long, default_value = "text", conflicts_with = "replay")]
+    pub kind: MessageKind,
+    /// Run the stored messages through the rules instead, and count what each rule would do
+    #[arg(long)]
+    pub replay: bool,
+    /// With --replay: only messages sent within this long before now (e.g. 7d)
+    #[arg(long, requires = "replay", value_name = "DURATION")]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Args)]

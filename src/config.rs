@@ -4,12 +4,18 @@
 //! unknown keys are errors, so a misspelt option is never silently ignored.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use toml::Spanned;
 
 use crate::desk::Settings;
 use crate::domain::{Millis, time};
+use crate::rules::Routing;
 
 /// The example configuration shipped with tix; a test loads it, so it never drifts.
 pub const EXAMPLE: &str = include_str!("../config.example.toml");
@@ -35,6 +41,168 @@ pub struct Config {
     /// views.
     #[serde(default)]
     pub views: Vec<SavedView>,
+    /// Channel accounts beyond each channel's default account.
+    #[serde(default)]
+    pub accounts: Vec<AccountConfig>,
+    #[serde(default)]
+    pub teams: Vec<TeamConfig>,
+    #[serde(default)]
+    pub agents: Vec<AgentConfig>,
+    /// The ticket labels rules may test and set.
+    #[serde(default)]
+    pub labels: Vec<Spanned<String>>,
+    /// The ticket fields rules may test and set.
+    #[serde(default)]
+    pub fields: Vec<FieldConfig>,
+    pub business_hours: Option<Spanned<HoursConfig>>,
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
+    pub timers: Option<TimersConfig>,
+    /// The checked routing built from the sections above when the file was parsed.
+    #[serde(skip)]
+    pub routing: Option<Arc<Routing>>,
+}
+
+/// `[[accounts]]`: a second LINE OA, another Shopee shop, ...
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    pub name: Spanned<String>,
+    pub channel: Spanned<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamConfig {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub drain_backlog: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub handle: Spanned<String>,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub teams: Vec<Spanned<String>>,
+    pub channels: Option<Vec<Spanned<String>>>,
+    pub max_open: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub away: bool,
+    pub hours: Option<Spanned<HoursConfig>>,
+}
+
+/// `{ tz = "Asia/Bangkok", mon_fri = "09:00-18:00", sat = "10:00-16:00" }`, read key by key so
+/// each mistake is reported where it is.
+pub type HoursConfig = BTreeMap<Spanned<String>, Spanned<String>>;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldConfig {
+    pub name: Spanned<String>,
+    /// The values allowed; any value if not given.
+    pub values: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimersConfig {
+    /// Close answered tickets the customer has been silent on for this long, or "off".
+    pub auto_close: Option<Spanned<String>>,
+    /// How often the running inbox checks timers.
+    pub check_every: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    pub name: Spanned<String>,
+    pub on: Spanned<Node>,
+    #[serde(rename = "if")]
+    pub when: Option<Spanned<Node>>,
+    pub then: Spanned<Node>,
+    #[serde(default)]
+    pub stop: bool,
+    #[serde(default)]
+    pub once_per_ticket: bool,
+}
+
+/// A TOML value that keeps the position of every part, so a rule's conditions and actions can
+/// be checked (and mistakes reported at their line and column) by [`crate::rules::load`].
+#[derive(Debug, Clone)]
+pub enum Node {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    List(Vec<Spanned<Node>>),
+    Table(Vec<(Spanned<String>, Spanned<Node>)>),
+}
+
+impl Node {
+    /// What kind of value this is, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Node::Str(_) => "a string",
+            Node::Int(_) => "an integer",
+            Node::Float(_) => "a number",
+            Node::Bool(_) => "true or false",
+            Node::List(_) => "a list",
+            Node::Table(_) => "a table",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Node, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, number, boolean, list or table")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Str(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Node, E> {
+        Ok(Node::Str(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
+        i64::try_from(v)
+            .map(Node::Int)
+            .map_err(|_| E::custom("number too large"))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
+        Ok(Node::Float(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Bool(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Spanned<Node>>()? {
+            items.push(item);
+        }
+        Ok(Node::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<String>>()? {
+            let value = map.next_value::<Spanned<Node>>()?;
+            entries.push((key, value));
+        }
+        Ok(Node::Table(entries))
+    }
 }
 
 /// One key or several, as the `[keys]` table allows.
@@ -75,6 +243,14 @@ pub enum ConfigError {
     },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    /// A mistake at a known place: `FILE:LINE:COLUMN: message`, as compilers report them.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    At {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
 }
 
 impl Config {
@@ -98,7 +274,7 @@ impl Config {
 
     /// Parses and validates config text; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             path: path.to_path_buf(),
             message: located(text, &e),
         })?;
@@ -115,6 +291,16 @@ impl Config {
                 path: path.to_path_buf(),
                 message,
             })?;
+        let routing = crate::rules::load::routing(&config).map_err(|e| {
+            let (line, column) = line_column(text, &e.span);
+            ConfigError::At {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: e.message,
+            }
+        })?;
+        config.routing = Some(Arc::new(routing));
         Ok(config)
     }
 
@@ -178,6 +364,7 @@ impl Config {
                 Some(ms)
             };
         }
+        settings.routing = self.routing.clone();
         Ok(settings)
     }
 }
@@ -229,6 +416,18 @@ fn located(text: &str, e: &toml::de::Error) -> String {
         }
         None => message,
     }
+}
+
+/// The 1-based line and column (in characters) where a span starts.
+pub fn line_column(text: &str, span: &Range<usize>) -> (usize, usize) {
+    let mut start = span.start.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
 }
 
 fn line_of_key(text: &str, key: &str) -> Option<usize> {

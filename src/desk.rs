@@ -3,34 +3,61 @@
 //! Arrivals from every source, agents' actions from the command line and the inbox, and undo all
 //! come through here, and every change is journalled in the same transaction that makes it.
 
-use std::collections::HashMap;
+mod routing;
+
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::domain::{
     AccountId, Actor, Assignment, Change, ChannelKind, ContactId, ConversationId, Direction,
     Inbound, Lifecycle, Millis, Status, TicketNumber, time,
 };
+use crate::rules::assign::Pool;
+use crate::rules::eval::{Facts, Glance, MessageFacts, TicketState};
+use crate::rules::trace::EventTrace;
+use crate::rules::{Event, Routing, Rule, Trigger};
 use crate::store::{
     ArrivalState, ArrivalWriter, NewEvent, NewMessage, Sql, Store, StoreError, Ticket,
 };
+use routing::{Occurrence, Run};
 
 /// The default reopen window: a customer who writes within a day of a close reopens the ticket.
 pub const DEFAULT_REOPEN_WINDOW: Millis = 24 * 3_600_000;
 
 /// How the desk behaves; loaded from the config file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// `None`: a message after a close always starts a new ticket.
     pub reopen_window: Option<Millis>,
+    /// Agents, teams and rules; `None`: no rules run and nothing is routed.
+    pub routing: Option<Arc<Routing>>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             reopen_window: Some(DEFAULT_REOPEN_WINDOW),
+            routing: None,
         }
     }
 }
+
+/// Two settings are the same if they share the same loaded routing (rules hold compiled
+/// regular expressions, which cannot be compared).
+impl PartialEq for Settings {
+    fn eq(&self, other: &Self) -> bool {
+        self.reopen_window == other.reopen_window
+            && match (&self.routing, &other.routing) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+}
+
+impl Eq for Settings {}
 
 /// Why the desk did not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +153,10 @@ pub struct Desk {
 struct ConversationWork {
     id: ConversationId,
     contact: ContactId,
+    /// The contact was created by this batch: its first ticket is known without a query.
+    new_contact: bool,
+    /// Tickets this batch started on the conversation.
+    tickets_started: u32,
     /// The contact is named by its channel id so far; the first display name that comes wins.
     unnamed: bool,
     ticket: Option<TicketWork>,
@@ -138,6 +169,8 @@ struct TicketWork {
     new: Option<(String, Millis)>,
     /// Whether the batch changed it.
     dirty: bool,
+    /// A ticket from before the batch: its assignment and creation time, for rules.
+    routing: Option<(Assignment, Millis)>,
 }
 
 /// The plan for one ticket of a bulk action: its changes, or why it is left alone.
@@ -187,127 +220,29 @@ impl Desk {
     /// once, new tickets get their numbers up front and are written once with their final state,
     /// each touched ticket is updated once, and the search index is filled in one statement.
     pub fn ingest(&mut self, batch: &[Inbound]) -> Result<IngestReport> {
-        let window = self.settings.reopen_window;
-        self.store.write(|sql| {
-            let mut report = IngestReport {
-                read: batch.len(),
-                ..IngestReport::default()
-            };
-            let last_before = sql.last_message_id()?;
-            let mut next_ticket = sql.next_ticket_number()?;
-            let mut writer = sql.arrival_writer()?;
-            let mut accounts: HashMap<(ChannelKind, &str), AccountId> = HashMap::new();
-            let mut work: HashMap<(AccountId, &str), ConversationWork> = HashMap::new();
-            let mut finished: Vec<(ConversationId, TicketWork)> = Vec::new();
-            let mut journal_lines: Vec<(Change, Actor, Millis)> = Vec::new();
+        let settings = &self.settings;
+        self.store
+            .write(|sql| ingest_in(sql, settings, batch, &mut None))
+    }
 
-            for m in batch {
-                let account = match accounts.get(&(m.channel, m.account_name())) {
-                    Some(id) => *id,
-                    None => {
-                        let id = sql.account_id(m.channel, m.account_name())?;
-                        accounts.insert((m.channel, m.account_name()), id);
-                        id
-                    }
-                };
-                let conv = match work.entry((account, m.customer_id.as_str())) {
-                    Entry::Occupied(e) => e.into_mut(),
-                    Entry::Vacant(e) => match open_conversation(sql, &mut writer, account, m)? {
-                        Some(conv) => e.insert(conv),
-                        None => {
-                            report.duplicates += 1;
-                            continue;
-                        }
-                    },
-                };
-                let joins = choose_ticket(conv.ticket.as_ref().map(|t| &t.state), m, window);
-                let number = match (&joins, &conv.ticket) {
-                    (Joins::New, _) | (_, None) => next_ticket,
-                    (_, Some(t)) => t.state.number,
-                };
-                let Some(message_id) = writer.insert_message(&NewMessage {
-                    account_id: account,
-                    external_id: &m.message_id,
-                    conversation_id: conv.id,
-                    ticket: number,
-                    direction: m.direction,
-                    author: m.agent.as_deref(),
-                    kind: m.kind,
-                    body: &m.text,
-                    sent_at: m.sent_at,
-                })?
-                else {
-                    report.duplicates += 1;
-                    continue;
-                };
-                let actor = arrival_actor(m);
-                let t = match (joins, conv.ticket.take()) {
-                    (Joins::Current, Some(t)) => conv.ticket.insert(t),
-                    (Joins::Reopen, Some(mut t)) => {
-                        let before = t.state.lifecycle.clone();
-                        t.state.lifecycle = Lifecycle {
-                            status: Status::Open,
-                            closed_at: None,
-                            closed_by: None,
-                            reopen_count: before.reopen_count + 1,
-                        };
-                        journal_lines.push((
-                            Change::Lifecycle {
-                                ticket: number,
-                                before,
-                                after: t.state.lifecycle.clone(),
-                            },
-                            actor,
-                            m.sent_at,
-                        ));
-                        report.tickets_reopened += 1;
-                        conv.ticket.insert(t)
-                    }
-                    (_, old) => {
-                        finished.extend(old.filter(|o| o.dirty).map(|o| (conv.id, o)));
-                        next_ticket += 1;
-                        report.tickets_created += 1;
-                        let created_by = actor.name().unwrap_or("customer").to_string();
-                        journal_lines.push((Change::Created { ticket: number }, actor, m.sent_at));
-                        conv.ticket.insert(TicketWork {
-                            state: fresh_arrival_state(number, m.sent_at),
-                            new: Some((created_by, m.sent_at)),
-                            dirty: true,
-                        })
-                    }
-                };
-                if conv.unnamed
-                    && let Some(name) = m.display_name.as_deref().filter(|n| !n.trim().is_empty())
-                {
-                    sql.rename_contact(conv.contact, name)?;
-                    conv.unnamed = false;
-                }
-                apply_arrival(&mut t.state, message_id, m);
-                t.dirty = true;
-                if t.state.lifecycle.status == Status::Spam && m.direction == Direction::In {
-                    report.to_spam += 1;
-                }
-                report.new += 1;
-            }
-
-            let current = work
-                .values_mut()
-                .filter_map(|w| w.ticket.take().filter(|t| t.dirty).map(|t| (w.id, t)));
-            for (conversation, t) in finished.into_iter().chain(current) {
-                match &t.new {
-                    Some((created_by, created_at)) => {
-                        writer.insert_ticket(conversation, *created_at, created_by, &t.state)?
-                    }
-                    None => writer.update_ticket(&t.state)?,
-                }
-            }
-            drop(writer);
-            for (change, actor, at) in &journal_lines {
-                journal(sql, change, actor, *at, None, None)?;
-            }
-            sql.index_messages_after(last_before)?;
-            Ok(report)
+    /// What [`Desk::ingest`] would do with a batch, rules included, explained rule by rule;
+    /// nothing is written (the transaction is rolled back).
+    pub fn ingest_dry_run(&mut self, batch: &[Inbound]) -> Result<(IngestReport, Vec<EventTrace>)> {
+        let settings = &self.settings;
+        self.store.dry_run(|sql| {
+            let mut traces = Some(Vec::new());
+            let report = ingest_in(sql, settings, batch, &mut traces)?;
+            Ok((report, traces.unwrap_or_default()))
         })
+    }
+
+    /// Evaluates timers at `now` (`tix tick`, and the running inbox every
+    /// [`Routing::tick_every`]). Without routing there is nothing to do.
+    pub fn tick(&mut self, now: Millis) -> Result<TickReport> {
+        let Some(routing) = self.settings.routing.clone().filter(|r| r.has_timers()) else {
+            return Ok(TickReport::default());
+        };
+        self.store.write(|sql| tick_in(sql, &routing, now))
     }
 
     // ----- agent actions -----------------------------------------------------------------------
@@ -330,6 +265,7 @@ impl Desk {
             .filter(|n| seen.insert(*n))
             .collect();
         let shown = std::mem::take(&mut self.seen);
+        let routing = self.settings.routing.clone();
         self.store.write(|sql| {
             let mut planned = Vec::new();
             let mut skipped = Vec::new();
@@ -359,10 +295,26 @@ impl Desk {
             let summary = format!("{what} {}", numbers(&changed));
             let action = sql.begin_action(&ctx.agent, ctx.at, &summary)?;
             let actor = ctx.actor();
+            let mut left_open = Vec::new();
             for (_, changes) in &planned {
                 for change in changes {
                     apply_checked(sql, change, &actor, ctx.at, Some(action), None)?;
+                    if let Change::Lifecycle {
+                        ticket,
+                        before,
+                        after,
+                    } = change
+                        && before.status == Status::Open
+                        && after.status != Status::Open
+                    {
+                        left_open.push((*ticket, after.status == Status::Closed));
+                    }
                 }
+            }
+            if let Some(routing) = routing.as_deref()
+                && !left_open.is_empty()
+            {
+                after_leaving_open(sql, routing, &left_open, ctx.at)?;
             }
             Ok(Done {
                 summary,
@@ -813,6 +765,485 @@ impl Desk {
     }
 }
 
+/// The arrival path inside a write transaction; `traces` collects rule explanations if `Some`.
+fn ingest_in(
+    sql: &Sql<'_>,
+    settings: &Settings,
+    batch: &[Inbound],
+    traces: &mut Option<Vec<EventTrace>>,
+) -> Result<IngestReport> {
+    let mut report = IngestReport {
+        read: batch.len(),
+        ..IngestReport::default()
+    };
+    let last_before = sql.last_message_id()?;
+    let routing = settings.routing.as_deref().filter(|r| !r.rules.is_empty());
+    // A rule that closes or marks spam on arrival changes what a later message of the same
+    // conversation joins; cutting the batch there keeps the result independent of batching.
+    let cut = routing
+        .map(routing::status_changing_rules)
+        .unwrap_or_default();
+    // Conversations and accounts already looked up stay known from one segment to the next.
+    let mut accounts = HashMap::new();
+    let mut work = HashMap::new();
+    let mut pool = Pool::default();
+    let mut start = 0;
+    while start < batch.len() {
+        start += ingest_segment(
+            sql,
+            settings.reopen_window,
+            routing,
+            &batch[start..],
+            &cut,
+            &mut Segment {
+                accounts: &mut accounts,
+                work: &mut work,
+                pool: &mut pool,
+                report: &mut report,
+                traces,
+            },
+        )?;
+    }
+    sql.index_messages_after(last_before)?;
+    Ok(report)
+}
+
+/// What one segment of a batch carries over to the next, and reports.
+struct Segment<'s, 'b> {
+    accounts: &'s mut HashMap<(ChannelKind, &'b str), AccountId>,
+    work: &'s mut HashMap<(AccountId, &'b str), ConversationWork>,
+    /// Open counts and rotation: read once per batch.
+    pool: &'s mut Pool,
+    report: &'s mut IngestReport,
+    traces: &'s mut Option<Vec<EventTrace>>,
+}
+
+/// An event of the batch that rules listen to, run once the batch's tickets are written.
+struct Pending {
+    event: Event,
+    ticket: TicketNumber,
+    contact: ContactId,
+    /// Index of the message in the segment.
+    index: usize,
+    message_id: i64,
+    facts: Facts,
+}
+
+/// Stores messages from the start of `batch` and returns how many it took: all of them, or up to
+/// the next message of a conversation on which one of the `cut` rules (those that close or mark
+/// spam on arrival) might have fired in this segment.
+fn ingest_segment<'b>(
+    sql: &Sql<'_>,
+    window: Option<Millis>,
+    routing: Option<&Routing>,
+    batch: &'b [Inbound],
+    cut: &[&Rule],
+    seg: &mut Segment<'_, 'b>,
+) -> Result<usize> {
+    let Segment {
+        accounts,
+        work,
+        pool,
+        report,
+        traces,
+    } = seg;
+    let listens = |e: Event| routing.is_some_and(|r| r.listens(e));
+    let reads_text = routing.is_some_and(Routing::reads_text);
+    let (on_created, on_reopened, on_received) = (
+        listens(Event::TicketCreated),
+        listens(Event::TicketReopened),
+        listens(Event::MessageReceived),
+    );
+    let mut pending: Vec<Pending> = Vec::new();
+    // Tickets with an agent that this segment reopens, by message: they count as that agent's
+    // open tickets only from their reopening on.
+    let mut reopens: Vec<(usize, String)> = Vec::new();
+    let mut next_ticket = sql.next_ticket_number()?;
+    let mut writer = sql.arrival_writer()?;
+    let mut finished: Vec<(ConversationId, TicketWork)> = Vec::new();
+    let mut journal_lines: Vec<(Change, Actor, Millis)> = Vec::new();
+    let mut taken = batch.len();
+    let mut unsettled: HashSet<(AccountId, &str)> = HashSet::new();
+
+    for (index, m) in batch.iter().enumerate() {
+        let account = match accounts.get(&(m.channel, m.account_name())) {
+            Some(id) => *id,
+            None => {
+                let id = sql.account_id(m.channel, m.account_name())?;
+                accounts.insert((m.channel, m.account_name()), id);
+                id
+            }
+        };
+        let conv = match work.entry((account, m.customer_id.as_str())) {
+            Entry::Occupied(_) if unsettled.contains(&(account, m.customer_id.as_str())) => {
+                taken = index;
+                break;
+            }
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => match open_conversation(sql, &mut writer, account, m)? {
+                Some(conv) => e.insert(conv),
+                None => {
+                    report.duplicates += 1;
+                    continue;
+                }
+            },
+        };
+        let joins = choose_ticket(conv.ticket.as_ref().map(|t| &t.state), m, window);
+        let number = match (&joins, &conv.ticket) {
+            (Joins::New, _) | (_, None) => next_ticket,
+            (_, Some(t)) => t.state.number,
+        };
+        let Some(message_id) = writer.insert_message(&NewMessage {
+            account_id: account,
+            external_id: &m.message_id,
+            conversation_id: conv.id,
+            ticket: number,
+            direction: m.direction,
+            author: m.agent.as_deref(),
+            kind: m.kind,
+            body: &m.text,
+            sent_at: m.sent_at,
+        })?
+        else {
+            report.duplicates += 1;
+            continue;
+        };
+        let actor = arrival_actor(m);
+        let mut event = None;
+        let t = match (joins, conv.ticket.take()) {
+            (Joins::Current, Some(t)) => conv.ticket.insert(t),
+            (Joins::Reopen, Some(mut t)) => {
+                let before = t.state.lifecycle.clone();
+                t.state.lifecycle = Lifecycle {
+                    status: Status::Open,
+                    closed_at: None,
+                    closed_by: None,
+                    reopen_count: before.reopen_count + 1,
+                };
+                journal_lines.push((
+                    Change::Lifecycle {
+                        ticket: number,
+                        before,
+                        after: t.state.lifecycle.clone(),
+                    },
+                    actor,
+                    m.sent_at,
+                ));
+                report.tickets_reopened += 1;
+                event = Some(Event::TicketReopened);
+                if routing.is_some() {
+                    let agent = match &t.routing {
+                        Some((a, _)) => a.agent.clone(),
+                        None => sql.assignment(number)?.and_then(|a| a.agent),
+                    };
+                    reopens.extend(agent.map(|a| (index, a)));
+                }
+                conv.ticket.insert(t)
+            }
+            (_, old) => {
+                finished.extend(old.filter(|o| o.dirty).map(|o| (conv.id, o)));
+                next_ticket += 1;
+                report.tickets_created += 1;
+                let created_by = actor.name().unwrap_or("customer").to_string();
+                journal_lines.push((Change::Created { ticket: number }, actor, m.sent_at));
+                conv.tickets_started += 1;
+                event = Some(Event::TicketCreated);
+                conv.ticket.insert(TicketWork {
+                    state: fresh_arrival_state(number, m.sent_at),
+                    new: Some((created_by, m.sent_at)),
+                    dirty: true,
+                    routing: None,
+                })
+            }
+        };
+        if conv.unnamed
+            && let Some(name) = m.display_name.as_deref().filter(|n| !n.trim().is_empty())
+        {
+            sql.rename_contact(conv.contact, name)?;
+            conv.unnamed = false;
+        }
+        apply_arrival(&mut t.state, message_id, m);
+        t.dirty = true;
+        let spam = t.state.lifecycle.status == Status::Spam;
+        if spam && m.direction == Direction::In {
+            report.to_spam += 1;
+        }
+        report.new += 1;
+        // Rules hear customers' messages to tickets that are not spam.
+        if m.direction == Direction::In && !spam && (on_created || on_reopened || on_received) {
+            let fresh = t.new.is_some();
+            // Lower-cased once for every rule and event of this message.
+            let lower: Option<Rc<str>> =
+                (reads_text || !cut.is_empty()).then(|| m.text.to_lowercase().into());
+            let at = |event: Event| Pending {
+                event,
+                ticket: number,
+                contact: conv.contact,
+                index,
+                message_id,
+                facts: Facts {
+                    first_ticket: (conv.new_contact && fresh).then_some(conv.tickets_started == 1),
+                    agent_replies: Some(t.state.agent_replies),
+                    lower: lower.clone(),
+                    ..Facts::default()
+                },
+            };
+            match event {
+                Some(Event::TicketCreated) if on_created => pending.push(at(Event::TicketCreated)),
+                Some(Event::TicketReopened) if on_reopened => {
+                    pending.push(at(Event::TicketReopened))
+                }
+                _ => {}
+            }
+            if on_received {
+                pending.push(at(Event::MessageReceived));
+            }
+            if !cut.is_empty() {
+                let glance = Glance {
+                    channel: m.channel,
+                    account: m.account_name(),
+                    text: &m.text,
+                    lower_text: lower.as_deref().unwrap_or_default(),
+                    kind: m.kind,
+                };
+                if routing::might_change_status(cut, event, &glance) {
+                    unsettled.insert((account, m.customer_id.as_str()));
+                }
+            }
+        }
+    }
+
+    let mut fresh = Vec::new();
+    let mut known = Vec::new();
+    let mut write = |conversation: ConversationId, t: &TicketWork| -> Result<()> {
+        match &t.new {
+            Some((created_by, created_at)) => {
+                writer.insert_ticket(conversation, *created_at, created_by, &t.state)?;
+                fresh.push((t.state.number, *created_at));
+            }
+            None => {
+                writer.update_ticket(&t.state)?;
+                if let Some((assignment, created_at)) =
+                    t.routing.clone().filter(|_| !pending.is_empty())
+                {
+                    known.push((
+                        t.state.number,
+                        TicketState {
+                            status: t.state.lifecycle.status,
+                            assignment,
+                            created_at,
+                        },
+                    ));
+                }
+            }
+        }
+        Ok(())
+    };
+    for (conversation, t) in &finished {
+        write(*conversation, t)?;
+    }
+    for w in work.values_mut() {
+        if let Some(t) = w.ticket.as_mut().filter(|t| t.dirty) {
+            write(w.id, t)?;
+            // Written: the next segment carries on from here, as with a ticket found stored.
+            t.new = None;
+            t.dirty = false;
+            // Rules may change the assignment: read it again if asked.
+            t.routing = None;
+        }
+    }
+    drop(writer);
+    for (change, actor, at) in &journal_lines {
+        journal(sql, change, actor, *at, None, None)?;
+    }
+    let mut replied = HashSet::new();
+    if let Some(routing) = routing
+        && !pending.is_empty()
+    {
+        let mut run = Run::new(routing, traces.is_some());
+        run.pool = std::mem::take(*pool);
+        for (n, at) in fresh {
+            run.fresh_ticket(n, at);
+        }
+        for (n, state) in known {
+            run.known_ticket(n, state);
+        }
+        for (_, agent) in &reopens {
+            run.hold(agent);
+        }
+        let mut reopened = reopens.iter().peekable();
+        for p in &pending {
+            while let Some((_, agent)) = reopened.next_if(|(i, _)| *i <= p.index) {
+                run.release(agent);
+            }
+            let m = &batch[p.index];
+            run.fire(
+                sql,
+                &Occurrence {
+                    trigger: Trigger::Event(p.event),
+                    ticket: p.ticket,
+                    contact: p.contact,
+                    channel: m.channel,
+                    account: m.account_name(),
+                    at: m.sent_at,
+                    message: Some(MessageFacts {
+                        text: &m.text,
+                        kind: m.kind,
+                        id: p.message_id,
+                    }),
+                    facts: p.facts.clone(),
+                },
+            )?;
+        }
+        run.finish(sql)?;
+        **pool = std::mem::take(&mut run.pool);
+        replied = std::mem::take(&mut run.replied);
+        if let (Some(all), Some(mine)) = (traces.as_mut(), run.traces.take()) {
+            all.extend(mine);
+        }
+    }
+    // A rule may have closed these conversations' tickets or marked them spam: look them up
+    // again when their next message comes.
+    for key in unsettled {
+        work.remove(&key);
+    }
+    // An automatic reply moved these tickets' counts in the store: read them again too.
+    if !replied.is_empty() {
+        work.retain(|_, w| {
+            !w.ticket
+                .as_ref()
+                .is_some_and(|t| replied.contains(&t.state.number))
+        });
+    }
+    Ok(taken)
+}
+
+/// After agents closed tickets or marked them spam: `ticket_closed` rules run, and the agents who
+/// had them take waiting tickets from their teams' backlog (`drain_backlog`).
+fn after_leaving_open(
+    sql: &Sql<'_>,
+    routing: &Routing,
+    tickets: &[(TicketNumber, bool)],
+    at: Millis,
+) -> Result<()> {
+    let mut run = Run::new(routing, false);
+    let on_closed = routing.listens(Event::TicketClosed);
+    for &(n, closed) in tickets {
+        let Some(t) = sql.rule_ticket(n)? else {
+            continue;
+        };
+        if closed && on_closed {
+            run.fire(
+                sql,
+                &Occurrence {
+                    trigger: Trigger::Event(Event::TicketClosed),
+                    ticket: n,
+                    contact: t.contact,
+                    channel: t.channel,
+                    account: &t.account,
+                    at,
+                    message: None,
+                    facts: Facts::default(),
+                },
+            )?;
+        }
+        if let Some(agent) = &t.assignment.agent {
+            run.drain(sql, agent, at)?;
+        }
+    }
+    run.finish(sql)?;
+    if let Some(after) = run.wrote_messages_after {
+        sql.index_messages_after(after)?;
+    }
+    Ok(())
+}
+
+/// What one `tix tick` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TickReport {
+    /// Timer rules that matched a ticket.
+    pub fired: usize,
+    pub auto_closed: usize,
+    /// Waiting tickets handed to agents who became free.
+    pub handed: usize,
+}
+
+/// Timers at `now`: each timer rule on the tickets whose time has come (once per idle stretch or
+/// per ticket), the auto-close, then the backlog of `drain_backlog` teams.
+fn tick_in(sql: &Sql<'_>, routing: &Routing, now: Millis) -> Result<TickReport> {
+    let mut report = TickReport::default();
+    let mut run = Run::new(routing, false);
+    let auto_close = routing.auto_close.map(|d| crate::rules::Rule {
+        name: crate::rules::AUTO_CLOSE.to_string(),
+        on: vec![Trigger::Idle(d)],
+        when: None,
+        then: vec![crate::rules::Action::Close],
+        stop: false,
+        once_per_ticket: false,
+    });
+    let timers = routing
+        .rules
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.on.iter().map(move |t| (i, r, *t)))
+        .chain(auto_close.iter().map(|r| (usize::MAX, r, r.on[0])));
+    for (index, rule, trigger) in timers {
+        let candidates = match trigger {
+            Trigger::Event(_) => continue,
+            Trigger::Idle(d) => sql.idle_tickets(now - d)?,
+            Trigger::UnassignedFor(d) => sql.unassigned_tickets(now - d)?,
+        };
+        for n in candidates {
+            let Some(t) = sql.rule_ticket(n)? else {
+                continue;
+            };
+            // Once per stretch: an idle ticket fires again only after new messages.
+            let since = match trigger {
+                Trigger::Idle(_) => sql.last_message_at(n)?.unwrap_or(t.created_at),
+                _ => t.created_at,
+            };
+            if sql
+                .rule_fired_at(n, &rule.name)?
+                .is_some_and(|at| at >= since)
+            {
+                continue;
+            }
+            let fired = run.fire_one(
+                sql,
+                &Occurrence {
+                    trigger,
+                    ticket: n,
+                    contact: t.contact,
+                    channel: t.channel,
+                    account: &t.account,
+                    at: now,
+                    message: None,
+                    facts: Facts::default(),
+                },
+                index,
+                rule,
+            )?;
+            if fired {
+                if index == usize::MAX {
+                    report.auto_closed += 1;
+                } else {
+                    report.fired += 1;
+                }
+            }
+        }
+    }
+    for team in routing.teams.iter().filter(|t| t.drain_backlog) {
+        for agent in routing.members(&team.name) {
+            report.handed += run.drain(sql, &agent.handle, now)?;
+        }
+    }
+    run.finish(sql)?;
+    if let Some(after) = run.wrote_messages_after {
+        sql.index_messages_after(after)?;
+    }
+    Ok(report)
+}
+
 /// How an arrival joins its conversation's tickets.
 enum Joins {
     Current,
@@ -858,11 +1289,14 @@ fn open_conversation(
         return Ok(Some(ConversationWork {
             id: known.conversation.id,
             contact: known.conversation.contact_id,
+            new_contact: false,
+            tickets_started: 0,
             unnamed: known.unnamed,
             ticket: known.ticket.map(|state| TicketWork {
                 state,
                 new: None,
                 dirty: false,
+                routing: known.ticket_routing.clone(),
             }),
         }));
     }
@@ -878,6 +1312,8 @@ fn open_conversation(
     Ok(Some(ConversationWork {
         id,
         contact,
+        new_contact: true,
+        tickets_started: 0,
         unnamed: true,
         ticket: None,
     }))
@@ -899,6 +1335,7 @@ fn fresh_arrival_state(number: TicketNumber, at: Millis) -> ArrivalState {
         last_message_at: None,
         waiting_since: None,
         unread: 0,
+        agent_replies: 0,
     }
 }
 
@@ -912,6 +1349,7 @@ fn apply_arrival(t: &mut ArrivalState, message_id: i64, m: &Inbound) {
     t.updated_at = t.updated_at.max(m.sent_at);
     match (m.direction, t.lifecycle.status) {
         (Direction::Out, _) => {
+            t.agent_replies += 1;
             t.first_response_at.get_or_insert(m.sent_at);
             t.waiting_since = None;
             t.unread = 0;
@@ -1051,10 +1489,10 @@ fn apply_checked(
             before,
             after,
         } => {
-            if &ticket(*n)?.assignment != before {
+            if !sql.swap_assignment(*n, before, after, at)? {
+                ticket(*n)?;
                 return refused(changed_since(sql, *n)?);
             }
-            sql.set_assignment(*n, after, at)?;
         }
         Change::FollowUp {
             ticket: n,
@@ -1071,10 +1509,9 @@ fn apply_checked(
             label,
             added,
         } => {
-            if sql.has_label(*n, label)? == *added {
+            if !sql.toggle_label(*n, label, *added)? {
                 return refused(changed_since(sql, *n)?);
             }
-            sql.set_label(*n, label, *added)?;
         }
         Change::Field {
             ticket: n,

@@ -107,6 +107,7 @@ fn reopen_window_off_always_starts_a_new_ticket() {
         Store::open_in_memory().unwrap(),
         Settings {
             reopen_window: None,
+            ..Settings::default()
         },
     );
     d.ingest(&[msg("U1", "m1", T0)]).unwrap();

@@ -1567,6 +1567,7 @@ fn run(window: Option<Millis>, world: &World, steps: &[Step]) -> Result<usize, T
         Store::open_in_memory().unwrap(),
         Settings {
             reopen_window: window,
+            ..Settings::default()
         },
     );
     let mut model = Model::new(window);
@@ -1760,7 +1761,7 @@ proptest! {
         offset in prop_oneof![-1..=1i64, -2 * SECOND..=2 * SECOND, -3 * DAY..=3 * DAY],
         assigned in any::<bool>(),
     ) {
-        let mut d = Desk::new(Store::open_in_memory().unwrap(), Settings { reopen_window: window });
+        let mut d = Desk::new(Store::open_in_memory().unwrap(), Settings { reopen_window: window, ..Settings::default() });
         d.ingest(&[line_msg("U1", "m1", T0, None)]).unwrap();
         if assigned {
             d.assign(&ctx("alice", T0 + 1), &[1], Some("alice"), Some("billing")).unwrap();

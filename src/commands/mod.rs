@@ -2,6 +2,7 @@
 
 pub mod import;
 mod print;
+mod rules;
 mod simulate;
 
 use std::io::Write;
@@ -10,8 +11,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::cli::{
-    AddRemove, Cli, Command, ConfigCommand, ContactsCommand, OnOff, StatusFilter, TicketCommand,
-    TicketsCommand,
+    AddRemove, Cli, Command, ConfigCommand, ContactsCommand, OnOff, RulesCommand, StatusFilter,
+    TicketCommand, TicketsCommand,
 };
 use crate::config::{self, Config};
 use crate::desk::{Ctx, Desk, DeskError, Done};
@@ -175,9 +176,10 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Config(ConfigCommand::Check) => {
-            // Loading already validated it; say what was checked.
+            // Loading already validated it, rules included; say what was checked.
             if setup.config_path.exists() {
-                println!("{}: ok", setup.config_path.display());
+                let rules = setup.config.routing.as_ref().map_or(0, |r| r.rules.len());
+                println!("{}: ok ({rules} rules)", setup.config_path.display());
             } else {
                 println!(
                     "{}: not there; built-in defaults apply",
@@ -186,6 +188,9 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Rules(RulesCommand::Check) => rules::check(&setup),
+        Command::Rules(RulesCommand::Test(args)) => rules::test(&setup, &args),
+        Command::Tick { now } => rules::tick(&setup, now.as_deref()),
     }
 }
 

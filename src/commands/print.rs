@@ -220,6 +220,17 @@ fn event_detail(kind: &str, payload: &serde_json::Value) -> String {
             s(&payload["name"]).unwrap_or_default(),
             s(&payload["after"]).unwrap_or_else(|| "(empty)".into())
         ),
+        "no_agent_available" => {
+            let whom = s(&payload["team"])
+                .map(|t| format!(" in {t}"))
+                .or_else(|| s(&payload["agent"]).map(|a| format!(" ({a})")))
+                .unwrap_or_default();
+            let why: Vec<String> = payload["why"]
+                .as_array()
+                .map(|w| w.iter().filter_map(s).collect())
+                .unwrap_or_default();
+            format!("{whom}: {}", why.join("; "))
+        }
         _ => String::new(),
     }
 }

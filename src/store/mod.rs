@@ -4,6 +4,7 @@
 //! a write transaction on it) that the rest of the program calls instead of writing queries.
 
 mod queries;
+mod routing;
 mod views;
 
 use std::path::{Path, PathBuf};
@@ -12,10 +13,15 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use queries::*;
+pub use routing::*;
 pub use views::*;
 
 /// Schema versions in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v3.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema_v1.sql"),
+    include_str!("schema_v2.sql"),
+    include_str!("schema_v3.sql"),
+];
 
 /// Errors from the store: SQLite's own, or a database we cannot use.
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +167,21 @@ impl Store {
         Ok(out)
     }
 
+    /// Runs `work` in a write transaction that is always rolled back: what-if runs such as
+    /// `tix rules test` use the real code paths and leave the database as it was.
+    pub fn dry_run<T, E>(&mut self, work: impl FnOnce(&Sql<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let out = work(&Sql { conn: &tx });
+        tx.rollback().map_err(StoreError::from)?;
+        out
+    }
+
     /// A counter that changes whenever another connection commits: cheap polling for live views.
     pub fn data_version(&self) -> Result<i64> {
         Ok(self
@@ -248,6 +269,38 @@ mod tests {
                 .iter()
                 .any(|l| l.starts_with("SCAN") && !l.contains("tickets_open_queue")),
             "{plan:#?}"
+        );
+    }
+
+    #[test]
+    fn version_one_database_gains_routing_tables_and_counts_its_replies() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO channel_accounts (id, kind, name) VALUES (1, 'line', 'line');
+             INSERT INTO contacts (id, name, created_at) VALUES (1, 'U1', 0);
+             INSERT INTO conversations (id, account_id, external_id, contact_id, created_at)
+                 VALUES (1, 1, 'U1', 1, 0);
+             INSERT INTO tickets (id, conversation_id, status, created_at, created_by, updated_at,
+                 message_count) VALUES (1, 1, 'open', 0, 'customer', 0, 3);
+             INSERT INTO messages (account_id, external_id, conversation_id, ticket_id, direction,
+                 kind, body, sent_at) VALUES
+                 (1, 'a', 1, 1, 'in', 'text', 'hi', 1),
+                 (1, 'b', 1, 1, 'out', 'text', 'hello', 2),
+                 (1, 'c', 1, 1, 'out', 'text', 'anything else?', 3);
+             INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages;",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.read().agent_replies(1).unwrap(), 2);
+        assert_eq!(store.read().rotation_pointers().unwrap().len(), 0);
+        assert_eq!(
+            store.read().invariant_violations().unwrap(),
+            Vec::<String>::new()
         );
     }
 

@@ -33,6 +33,8 @@ pub struct ArrivalState {
     pub last_message_at: Option<Millis>,
     pub waiting_since: Option<Millis>,
     pub unread: i64,
+    /// Replies by people (not by rules).
+    pub agent_replies: i64,
 }
 
 /// What the arrival path knows of a conversation when a batch first meets it.
@@ -43,6 +45,8 @@ pub struct KnownConversation {
     pub unnamed: bool,
     /// The ticket an arrival would join: the Open one, else the latest.
     pub ticket: Option<ArrivalState>,
+    /// That ticket's assignment and creation time, which rules read (free on the same row).
+    pub ticket_routing: Option<(Assignment, Millis)>,
 }
 
 /// The arrival path's statements, prepared once per batch instead of looked up per message.
@@ -74,7 +78,18 @@ impl ArrivalWriter<'_> {
                         last_message_at: r.get(12)?,
                         waiting_since: r.get(13)?,
                         unread: r.get(14)?,
+                        agent_replies: r.get(18)?,
                     }),
+                };
+                let ticket_routing = match ticket {
+                    Some(_) => Some((
+                        Assignment {
+                            agent: r.get(15)?,
+                            team: r.get(16)?,
+                        },
+                        r.get(17)?,
+                    )),
+                    None => None,
                 };
                 Ok(KnownConversation {
                     conversation: ConversationRef {
@@ -83,6 +98,7 @@ impl ArrivalWriter<'_> {
                     },
                     unnamed: r.get(2)?,
                     ticket,
+                    ticket_routing,
                 })
             })
             .optional()
@@ -136,6 +152,7 @@ impl ArrivalWriter<'_> {
             s.last_message_at,
             s.waiting_since,
             s.unread,
+            s.agent_replies,
         ])?;
         Ok(())
     }
@@ -155,6 +172,7 @@ impl ArrivalWriter<'_> {
             s.last_message_at,
             s.waiting_since,
             s.unread,
+            s.agent_replies,
         ])?;
         Ok(())
     }
@@ -596,7 +614,7 @@ impl Sql<'_> {
                 "SELECT cv.id, cv.contact_id, c.name = cv.external_id,
                         t.id, {LIFECYCLE_COLUMNS}, t.updated_at, t.first_response_at,
                         t.message_count, t.last_message_id, t.last_message_at, t.waiting_since,
-                        t.unread
+                        t.unread, t.assignee, t.team, t.created_at, t.agent_replies
                  FROM conversations cv JOIN contacts c ON c.id = cv.contact_id
                  LEFT JOIN tickets t ON t.id = (
                     SELECT id FROM tickets WHERE conversation_id = cv.id
@@ -612,13 +630,15 @@ impl Sql<'_> {
             insert_ticket: self.conn.prepare(
                 "INSERT INTO tickets (id, conversation_id, status, closed_at, closed_by,
                     reopen_count, created_at, created_by, updated_at, first_response_at,
-                    message_count, last_message_id, last_message_at, waiting_since, unread)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                    message_count, last_message_id, last_message_at, waiting_since, unread,
+                    agent_replies)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )?,
             update_ticket: self.conn.prepare(
                 "UPDATE tickets SET status = ?2, closed_at = ?3, closed_by = ?4, reopen_count = ?5,
                     updated_at = ?6, first_response_at = ?7, message_count = ?8,
-                    last_message_id = ?9, last_message_at = ?10, waiting_since = ?11, unread = ?12
+                    last_message_id = ?9, last_message_at = ?10, waiting_since = ?11, unread = ?12,
+                    agent_replies = ?13
                  WHERE id = ?1",
             )?,
         })
@@ -850,6 +870,7 @@ impl Sql<'_> {
         self.conn
             .prepare_cached(
                 "UPDATE tickets SET message_count = message_count + 1,
+                    agent_replies = agent_replies + 1,
                     last_message_id = ?2, last_message_at = max(coalesce(last_message_at, 0), ?3),
                     first_response_at = coalesce(first_response_at, ?3),
                     waiting_since = NULL, unread = 0, updated_at = max(updated_at, ?3)
@@ -922,7 +943,7 @@ impl Sql<'_> {
         ))
     }
 
-    fn explain(&self, sql: &str) -> Result<Vec<String>> {
+    pub(super) fn explain(&self, sql: &str) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
         let rows = stmt
             .query_map([], |r| r.get::<_, String>(3))?
@@ -1127,7 +1148,7 @@ impl Sql<'_> {
     /// Every broken invariant of the lifecycle, in words. Empty when the database is sound.
     pub fn invariant_violations(&self) -> Result<Vec<String>> {
         let mut problems = Vec::new();
-        let checks: [(&str, &str); 5] = [
+        let checks: [(&str, &str); 6] = [
             (
                 "conversations with more than one open ticket",
                 "SELECT count(*) FROM (SELECT conversation_id FROM tickets WHERE status = 'open'
@@ -1147,6 +1168,12 @@ impl Sql<'_> {
                 "tickets whose message count differs from their messages",
                 "SELECT count(*) FROM tickets t WHERE t.message_count <>
                   (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)",
+            ),
+            (
+                "tickets whose reply count differs from their replies",
+                "SELECT count(*) FROM tickets t WHERE t.agent_replies <>
+                  (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id AND m.direction = 'out'
+                     AND (m.author IS NULL OR m.author NOT LIKE 'rule:%'))",
             ),
             (
                 "messages missing from the search index",

@@ -1,0 +1,726 @@
+//! Running the routing rules inside the desk's write transaction.
+//!
+//! Rules act through the same check-and-set path as agents ([`apply_checked`]) and every change
+//! is journalled with the rule's name as actor, but never as an agent action: rule changes are
+//! not on anyone's undo stack, and they trigger no further rules, so rules cannot loop.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{Result, apply_checked, journal};
+use crate::desk::DeskError;
+use crate::domain::{
+    Actor, Assignment, Change, ChannelKind, ContactId, Direction, Lifecycle, MessageKind, Millis,
+    Status, TicketNumber,
+};
+use crate::rules::assign::Pool;
+use crate::rules::eval::{Facts, Known, MessageFacts, Subject, TicketState, holds};
+use crate::rules::trace::{ActionTrace, EventTrace, Outcome, RuleTrace};
+use crate::rules::{Action, Event, Routing, Rule, Strategy, Trigger, rule_author};
+use crate::store::{NewEvent, NewMessage, Sql};
+
+/// One event on one ticket for the rules to consider.
+pub(crate) struct Occurrence<'a> {
+    pub trigger: Trigger,
+    pub ticket: TicketNumber,
+    pub contact: ContactId,
+    pub channel: ChannelKind,
+    pub account: &'a str,
+    pub at: Millis,
+    pub message: Option<MessageFacts<'a>>,
+    /// What is known of the event without a query (see [`Facts`]).
+    pub facts: Facts,
+}
+
+/// One run of the rules: a batch of arrivals, an agent's close, or a tick. Holds what was read
+/// so far, so each fact is fetched once per run.
+pub(crate) struct Run<'r> {
+    routing: &'r Routing,
+    /// Shared by the segments of a batch: take it in, and back out after [`Run::finish`].
+    pub pool: Pool,
+    known: HashMap<TicketNumber, Known>,
+    /// Tickets this run started: no rule has fired on them before.
+    fresh: HashSet<TicketNumber>,
+    /// (ticket, rule index) fired during this run.
+    fired: HashSet<(TicketNumber, usize)>,
+    /// The id after which this run stored messages (automatic replies), if it did.
+    pub wrote_messages_after: Option<i64>,
+    pub traces: Option<Vec<EventTrace>>,
+    /// How many times a rule matched in this run.
+    pub matched: usize,
+    /// Tickets the run sent a message on: their stored counts moved.
+    pub replied: HashSet<TicketNumber>,
+}
+
+impl<'r> Run<'r> {
+    pub fn new(routing: &'r Routing, explain: bool) -> Run<'r> {
+        Run {
+            routing,
+            pool: Pool::default(),
+            known: HashMap::new(),
+            fresh: HashSet::new(),
+            fired: HashSet::new(),
+            wrote_messages_after: None,
+            traces: explain.then(Vec::new),
+            matched: 0,
+            replied: HashSet::new(),
+        }
+    }
+
+    /// Registers a ticket the run just created: its state is known without a query.
+    pub fn fresh_ticket(&mut self, ticket: TicketNumber, created_at: Millis) {
+        self.fresh.insert(ticket);
+        self.known.insert(
+            ticket,
+            Known {
+                state: Some(TicketState {
+                    status: Status::Open,
+                    assignment: Assignment::default(),
+                    created_at,
+                }),
+                labels: Some(Vec::new()),
+                fields: Some(Vec::new()),
+            },
+        );
+    }
+
+    /// A ticket of `agent` that the batch reopens (see [`Pool::hold`]).
+    pub fn hold(&mut self, agent: &str) {
+        self.pool.hold(agent);
+    }
+
+    /// The reopening of a held ticket has come, in arrival order.
+    pub fn release(&mut self, agent: &str) {
+        self.pool.release(agent);
+    }
+
+    /// Registers what the batch already knows of a ticket from before it, sparing a query.
+    pub fn known_ticket(&mut self, ticket: TicketNumber, state: TicketState) {
+        self.known.entry(ticket).or_default().state = Some(state);
+    }
+
+    /// Writes what must outlive the run (rotation pointers).
+    pub fn finish(&mut self, sql: &Sql<'_>) -> Result<()> {
+        self.pool.save(sql)?;
+        Ok(())
+    }
+
+    /// Runs every rule listening to the occurrence's event, in file order, until one says stop.
+    pub fn fire(&mut self, sql: &Sql<'_>, o: &Occurrence<'_>) -> Result<()> {
+        let routing = self.routing;
+        self.fire_rules(sql, o, routing.rules.iter().enumerate(), |r| {
+            r.on.contains(&o.trigger)
+        })
+    }
+
+    /// Runs one timer rule on one ticket; returns whether it matched.
+    pub fn fire_one(
+        &mut self,
+        sql: &Sql<'_>,
+        o: &Occurrence<'_>,
+        index: usize,
+        rule: &Rule,
+    ) -> Result<bool> {
+        let before = self.matched;
+        self.fire_rules(sql, o, std::iter::once((index, rule)), |_| true)?;
+        Ok(self.matched > before)
+    }
+
+    fn fire_rules<'x>(
+        &mut self,
+        sql: &Sql<'_>,
+        o: &Occurrence<'_>,
+        rules: impl Iterator<Item = (usize, &'x Rule)>,
+        listens: impl Fn(&Rule) -> bool,
+    ) -> Result<()> {
+        let explain = self.traces.is_some();
+        let mut trace = EventTrace {
+            event: if explain {
+                o.trigger.describe()
+            } else {
+                String::new()
+            },
+            ticket: o.ticket,
+            rules: Vec::new(),
+        };
+        let mut stopped = false;
+        let mut facts = o.facts.clone();
+        for (index, rule) in rules {
+            let mut rt = RuleTrace {
+                rule: if explain {
+                    rule.name.clone()
+                } else {
+                    String::new()
+                },
+                outcome: Outcome::NotListening,
+                conditions: Vec::new(),
+                actions: Vec::new(),
+            };
+            if !listens(rule) {
+                if explain {
+                    trace.rules.push(rt);
+                }
+                continue;
+            }
+            if stopped {
+                rt.outcome = Outcome::Stopped;
+                if explain {
+                    trace.rules.push(rt);
+                }
+                continue;
+            }
+            let matched = match &rule.when {
+                None => true,
+                Some(cond) => {
+                    let mut subject = Subject {
+                        sql,
+                        ticket: o.ticket,
+                        contact: o.contact,
+                        channel: o.channel,
+                        account: o.account,
+                        now: o.at,
+                        message: o.message,
+                        known: self.known.entry(o.ticket).or_default(),
+                        facts: &mut facts,
+                        business_hours: self.routing.business_hours.as_ref(),
+                    };
+                    let mut lines = explain.then(Vec::new);
+                    let held = holds(cond, &mut subject, self.routing, &mut lines)?;
+                    rt.conditions = lines.unwrap_or_default();
+                    held
+                }
+            };
+            if !matched {
+                rt.outcome = Outcome::NotMatched;
+                if explain {
+                    trace.rules.push(rt);
+                }
+                continue;
+            }
+            // Checked after the conditions: they are usually cheaper than the lookup.
+            if rule.once_per_ticket && self.has_fired(sql, o.ticket, index, rule)? {
+                rt.outcome = Outcome::AlreadyFired;
+                if explain {
+                    trace.rules.push(rt);
+                }
+                continue;
+            }
+            rt.outcome = Outcome::Matched;
+            self.matched += 1;
+            if rule.once_per_ticket || !matches!(o.trigger, Trigger::Event(_)) {
+                sql.record_rule_fired(o.ticket, &rule.name, o.at)?;
+                self.fired.insert((o.ticket, index));
+            }
+            for action in &rule.then {
+                let at = self.act(sql, o, rule, action, explain)?;
+                if explain {
+                    rt.actions.push(at);
+                }
+            }
+            if explain {
+                trace.rules.push(rt);
+            }
+            stopped = rule.stop;
+        }
+        if let Some(traces) = self.traces.as_mut() {
+            traces.push(trace);
+        }
+        Ok(())
+    }
+
+    fn has_fired(
+        &mut self,
+        sql: &Sql<'_>,
+        ticket: TicketNumber,
+        index: usize,
+        rule: &Rule,
+    ) -> Result<bool> {
+        if self.fired.contains(&(ticket, index)) {
+            return Ok(true);
+        }
+        if self.fresh.contains(&ticket) {
+            return Ok(false);
+        }
+        Ok(sql.rule_fired_at(ticket, &rule.name)?.is_some())
+    }
+
+    fn state(&mut self, sql: &Sql<'_>, ticket: TicketNumber) -> Result<TicketState> {
+        let known = self.known.entry(ticket).or_default();
+        if let Some(s) = &known.state {
+            return Ok(s.clone());
+        }
+        let t = sql
+            .rule_ticket(ticket)?
+            .ok_or_else(|| DeskError::Refused(format!("there is no ticket #{ticket}")))?;
+        let s = TicketState {
+            status: t.status,
+            assignment: t.assignment,
+            created_at: t.created_at,
+        };
+        known.state = Some(s.clone());
+        Ok(s)
+    }
+
+    /// Applies one action, returning what happened for the trace.
+    fn act(
+        &mut self,
+        sql: &Sql<'_>,
+        o: &Occurrence<'_>,
+        rule: &Rule,
+        action: &Action,
+        explain: bool,
+    ) -> Result<ActionTrace> {
+        let mut trace = ActionTrace {
+            action: if explain {
+                action.describe()
+            } else {
+                String::new()
+            },
+            result: String::new(),
+            why: Vec::new(),
+        };
+        let actor = Actor::Rule(rule.name.clone());
+        let n = o.ticket;
+        let state = self.state(sql, n)?;
+        // Nobody could take the ticket: journalled with the reasons, after the assignment.
+        let mut unrouted = None;
+        let change = match action {
+            Action::AssignAgent(handle) => {
+                let agent = self.routing.agent(handle).ok_or_else(|| {
+                    DeskError::Refused(format!("agent {handle} is not configured"))
+                })?;
+                match self.pool.eligible(sql, agent, o.channel, o.at)? {
+                    Ok(_) => Some(Change::Assignment {
+                        ticket: n,
+                        before: state.assignment.clone(),
+                        after: Assignment {
+                            agent: Some(handle.clone()),
+                            team: state.assignment.team.clone(),
+                        },
+                    }),
+                    Err(reason) => {
+                        let why = format!("{handle}: {reason}");
+                        unrouted = Some(serde_json::json!({ "agent": handle, "why": [why] }));
+                        trace.why.push(why);
+                        trace.result = format!("{handle} {reason}; the ticket stays where it is");
+                        None
+                    }
+                }
+            }
+            Action::AssignTeam {
+                team,
+                strategy,
+                otherwise,
+            } => {
+                let (agent, mut why) = self.decide(sql, o, team, *strategy, *otherwise, explain)?;
+                let last = otherwise.unwrap_or(*strategy);
+                if agent.is_none() && last != Strategy::Queue {
+                    // The journal says why nobody got it; worked out again only in that case.
+                    let why = if explain {
+                        why.clone()
+                    } else {
+                        self.decide(sql, o, team, *strategy, *otherwise, true)?.1
+                    };
+                    unrouted = Some(serde_json::json!({ "team": team, "why": why }));
+                }
+                trace.why.append(&mut why);
+                Some(Change::Assignment {
+                    ticket: n,
+                    before: state.assignment.clone(),
+                    after: Assignment {
+                        agent,
+                        team: Some(team.clone()),
+                    },
+                })
+            }
+            Action::Unassign => Some(Change::Assignment {
+                ticket: n,
+                before: state.assignment.clone(),
+                after: Assignment::default(),
+            }),
+            Action::AddLabel(label) | Action::RemoveLabel(label) => {
+                let add = matches!(action, Action::AddLabel(_));
+                let has = self.labels(sql, n)?.contains(label);
+                (has != add).then(|| Change::Label {
+                    ticket: n,
+                    label: label.clone(),
+                    added: add,
+                })
+            }
+            Action::SetField { name, value } => {
+                let before = self.field(sql, n, name)?;
+                Some(Change::Field {
+                    ticket: n,
+                    name: name.clone(),
+                    before,
+                    after: value.clone(),
+                })
+            }
+            Action::FollowUp(on) => {
+                let before = sql.ticket(n)?.is_some_and(|t| t.follow_up);
+                Some(Change::FollowUp {
+                    ticket: n,
+                    before,
+                    after: *on,
+                })
+            }
+            Action::AddNote(text) => {
+                let note = sql.insert_note(n, &rule_author(&rule.name), text, o.at)?;
+                journal(
+                    sql,
+                    &Change::Note {
+                        ticket: n,
+                        note,
+                        added: true,
+                    },
+                    &actor,
+                    o.at,
+                    None,
+                    None,
+                )?;
+                trace.result = "done".into();
+                return Ok(trace);
+            }
+            Action::AutoReply(text) => {
+                if state.status == Status::Spam {
+                    trace.result = "not sent: the ticket is spam".into();
+                    return Ok(trace);
+                }
+                self.auto_reply(sql, o, rule, text)?;
+                trace.result = "sent".into();
+                return Ok(trace);
+            }
+            Action::Close | Action::MarkSpam => {
+                let target = if matches!(action, Action::Close) {
+                    Status::Closed
+                } else {
+                    Status::Spam
+                };
+                match (state.status, target) {
+                    (Status::Open, _) | (Status::Closed, Status::Spam) => {
+                        let before = sql
+                            .ticket(n)?
+                            .ok_or_else(|| DeskError::Refused(format!("there is no ticket #{n}")))?
+                            .lifecycle;
+                        let after = if target == Status::Closed {
+                            Lifecycle {
+                                status: Status::Closed,
+                                closed_at: Some(o.at),
+                                closed_by: Some(rule.name.clone()),
+                                reopen_count: before.reopen_count,
+                            }
+                        } else {
+                            Lifecycle {
+                                status: Status::Spam,
+                                ..before.clone()
+                            }
+                        };
+                        Some(Change::Lifecycle {
+                            ticket: n,
+                            before,
+                            after,
+                        })
+                    }
+                    _ => None,
+                }
+            }
+        };
+        if let Some(payload) = unrouted {
+            // After the change below (if any), so the thread reads "assigned to team, nobody
+            // available because ...".
+            let result = self.apply(sql, &state, change, &actor, o.at, explain, &mut trace);
+            sql.append_event(&NewEvent {
+                ticket: Some(n),
+                kind: "no_agent_available",
+                actor: &actor,
+                at: o.at,
+                payload: &payload.to_string(),
+                action_id: None,
+                via: None,
+            })?;
+            result?;
+            return Ok(trace);
+        }
+        self.apply(sql, &state, change, &actor, o.at, explain, &mut trace)?;
+        Ok(trace)
+    }
+
+    /// Applies a planned change check-and-set, noting the outcome in the trace.
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &mut self,
+        sql: &Sql<'_>,
+        state: &TicketState,
+        change: Option<Change>,
+        actor: &Actor,
+        at: Millis,
+        explain: bool,
+        trace: &mut ActionTrace,
+    ) -> Result<()> {
+        let Some(change) = change else {
+            if trace.result.is_empty() {
+                trace.result = "nothing to do: it already is so".into();
+            }
+            return Ok(());
+        };
+        if is_noop(&change) {
+            trace.result = "nothing to do: it already is so".into();
+            return Ok(());
+        }
+        match apply_checked(sql, &change, actor, at, None, None) {
+            Ok(()) => {
+                trace.result = match &change {
+                    Change::Assignment { after, .. } if explain => {
+                        match (&after.agent, &after.team) {
+                            (Some(a), _) => format!("done: assigned to {a}"),
+                            (None, Some(t)) => format!("done: waits in the {t} queue, no agent"),
+                            (None, None) => "done".into(),
+                        }
+                    }
+                    _ => "done".into(),
+                };
+                self.after_change(state, &change);
+            }
+            Err(DeskError::Refused(why)) => trace.result = format!("not done: {why}"),
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// Keeps what the run knows in step with a change it just made.
+    fn after_change(&mut self, before: &TicketState, change: &Change) {
+        let Some(n) = change.ticket() else {
+            return;
+        };
+        let mut state = before.clone();
+        match change {
+            Change::Assignment { after, .. } => {
+                if state.status == Status::Open {
+                    self.pool
+                        .moved(before.assignment.agent.as_deref(), after.agent.as_deref());
+                }
+                state.assignment = after.clone();
+            }
+            Change::Lifecycle { after, .. } => {
+                if state.status == Status::Open && after.status != Status::Open {
+                    self.pool.moved(before.assignment.agent.as_deref(), None);
+                }
+                state.status = after.status;
+            }
+            Change::Label { label, added, .. } => {
+                if let Some(labels) = self.known.entry(n).or_default().labels.as_mut() {
+                    if *added {
+                        labels.push(label.clone());
+                    } else {
+                        labels.retain(|l| l != label);
+                    }
+                }
+            }
+            Change::Field { name, after, .. } => {
+                if let Some(fields) = self.known.entry(n).or_default().fields.as_mut() {
+                    fields.retain(|(f, _)| f != name);
+                    if let Some(v) = after {
+                        fields.push((name.clone(), v.clone()));
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.known.entry(n).or_default().state = Some(state);
+    }
+
+    /// Picks an agent of the team by the strategy, then by `otherwise` if nobody was found.
+    fn decide(
+        &mut self,
+        sql: &Sql<'_>,
+        o: &Occurrence<'_>,
+        team: &str,
+        strategy: Strategy,
+        otherwise: Option<Strategy>,
+        explain: bool,
+    ) -> Result<(Option<String>, Vec<String>)> {
+        let routing = self.routing;
+        let pick = |pool: &mut Pool, s: Strategy| {
+            pool.pick(
+                sql, routing, team, s, o.channel, o.contact, o.ticket, o.at, explain,
+            )
+        };
+        let mut first = pick(&mut self.pool, strategy)?;
+        if first.agent.is_none()
+            && let Some(other) = otherwise
+        {
+            let mut second = pick(&mut self.pool, other)?;
+            if explain {
+                first.why.push(format!("otherwise, by {}:", other.as_str()));
+            }
+            first.why.append(&mut second.why);
+            first.agent = second.agent;
+        }
+        Ok((first.agent, first.why))
+    }
+
+    fn labels(&mut self, sql: &Sql<'_>, n: TicketNumber) -> Result<Vec<String>> {
+        let known = self.known.entry(n).or_default();
+        if known.labels.is_none() {
+            known.labels = Some(sql.labels(n)?);
+        }
+        Ok(known.labels.clone().unwrap_or_default())
+    }
+
+    fn field(&mut self, sql: &Sql<'_>, n: TicketNumber, name: &str) -> Result<Option<String>> {
+        let known = self.known.entry(n).or_default();
+        if known.fields.is_none() {
+            known.fields = Some(sql.fields(n)?);
+        }
+        Ok(known
+            .fields
+            .as_ref()
+            .and_then(|f| f.iter().find(|(f, _)| f == name))
+            .map(|(_, v)| v.clone()))
+    }
+
+    fn auto_reply(
+        &mut self,
+        sql: &Sql<'_>,
+        o: &Occurrence<'_>,
+        rule: &Rule,
+        text: &str,
+    ) -> Result<()> {
+        let t = sql
+            .ticket(o.ticket)?
+            .ok_or_else(|| DeskError::Refused(format!("there is no ticket #{}", o.ticket)))?;
+        let account = sql.account_of_conversation(t.conversation_id)?;
+        let last = sql.last_message_id()?;
+        self.wrote_messages_after.get_or_insert(last);
+        let author = rule_author(&rule.name);
+        let mut writer = sql.arrival_writer()?;
+        let mut attempt = 0;
+        let message = loop {
+            attempt += 1;
+            let external_id = match attempt {
+                1 => format!("tix-rule-{}", last + 1),
+                _ => format!("tix-rule-{}-{attempt}", last + 1),
+            };
+            let stored = writer.insert_message(&NewMessage {
+                account_id: account,
+                external_id: &external_id,
+                conversation_id: t.conversation_id,
+                ticket: o.ticket,
+                direction: Direction::Out,
+                author: Some(&author),
+                kind: MessageKind::Text,
+                body: text,
+                sent_at: o.at,
+            })?;
+            if let Some(id) = stored {
+                break id;
+            }
+        };
+        drop(writer);
+        sql.record_rule_message(o.ticket, message, o.at)?;
+        self.replied.insert(o.ticket);
+        journal(
+            sql,
+            &Change::Reply {
+                ticket: o.ticket,
+                message,
+            },
+            &Actor::Rule(rule.name.clone()),
+            o.at,
+            None,
+            None,
+        )
+    }
+
+    /// Hands the oldest waiting tickets of the agent's `drain_backlog` teams to them while they
+    /// stay eligible. Returns how many were handed over.
+    pub fn drain(&mut self, sql: &Sql<'_>, handle: &str, at: Millis) -> Result<usize> {
+        let Some(agent) = self.routing.agent(handle) else {
+            return Ok(0);
+        };
+        let mut handed = 0;
+        for team in &agent.teams {
+            if !self.routing.team(team).is_some_and(|t| t.drain_backlog) {
+                continue;
+            }
+            let actor = Actor::Rule(format!("{team} backlog"));
+            for n in sql.team_backlog(team, 200)? {
+                let Some(t) = sql.rule_ticket(n)? else {
+                    continue;
+                };
+                // No access to this ticket's channel: try the next one.
+                if agent
+                    .channels
+                    .as_ref()
+                    .is_some_and(|c| !c.contains(&t.channel))
+                {
+                    continue;
+                }
+                // Away, off shift or full: nothing more for this agent now.
+                if self.pool.eligible(sql, agent, t.channel, at)?.is_err() {
+                    return Ok(handed);
+                }
+                let change = Change::Assignment {
+                    ticket: n,
+                    before: t.assignment.clone(),
+                    after: Assignment {
+                        agent: Some(handle.to_string()),
+                        team: t.assignment.team.clone(),
+                    },
+                };
+                apply_checked(sql, &change, &actor, at, None, None)?;
+                self.pool.moved(None, Some(handle));
+                if let Some(k) = self.known.get_mut(&n) {
+                    k.state = None;
+                }
+                handed += 1;
+            }
+        }
+        Ok(handed)
+    }
+}
+
+fn is_noop(change: &Change) -> bool {
+    match change {
+        Change::Assignment { before, after, .. } => before == after,
+        Change::Field { before, after, .. } => before == after,
+        Change::FollowUp { before, after, .. } => before == after,
+        _ => false,
+    }
+}
+
+/// The rules that listen to arrivals and can close a ticket or mark it spam: a later message of
+/// the same conversation in the batch must see that change, so the batch is cut there.
+pub(crate) fn status_changing_rules(routing: &Routing) -> Vec<&Rule> {
+    routing
+        .rules
+        .iter()
+        .filter(|r| {
+            r.on.iter().any(|t| {
+                matches!(
+                    t,
+                    Trigger::Event(
+                        Event::TicketCreated | Event::TicketReopened | Event::MessageReceived
+                    )
+                )
+            }) && r
+                .then
+                .iter()
+                .any(|a| matches!(a, Action::Close | Action::MarkSpam))
+        })
+        .collect()
+}
+
+/// Whether one of those rules might fire for this arrival's event, judging by the message alone.
+pub(crate) fn might_change_status(
+    rules: &[&Rule],
+    event: Option<Event>,
+    glance: &crate::rules::eval::Glance<'_>,
+) -> bool {
+    rules.iter().any(|r| {
+        let hears = r.listens(Event::MessageReceived) || event.is_some_and(|e| r.listens(e));
+        hears
+            && r.when
+                .as_ref()
+                .is_none_or(|c| crate::rules::eval::may_hold(c, glance))
+    })
+}

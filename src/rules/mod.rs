@@ -1,0 +1,366 @@
+//! Routing: agents, teams and the rules that decide who handles what (DESIGN §3).
+//!
+//! The config file is read in [`crate::config`]; [`load`] turns what it says into the checked
+//! structures here, refusing unknown names with their line and column, so a loaded [`Routing`]
+//! can only refer to things that exist. [`eval`] decides whether a rule's conditions hold,
+//! [`assign`] picks an agent, and [`trace`] says in words what happened and why. The desk runs all
+//! of it inside its own write transaction; nothing here touches the database.
+
+pub mod assign;
+pub mod eval;
+pub mod hours;
+pub mod load;
+pub mod trace;
+
+use std::collections::HashMap;
+
+use regex::Regex;
+
+use crate::domain::{ChannelKind, MessageKind, Millis, Status};
+
+pub use hours::Hours;
+
+/// Everything the desk needs to route tickets: agents, teams and the rules, checked at load.
+#[derive(Debug, Default)]
+pub struct Routing {
+    pub agents: Vec<Agent>,
+    pub teams: Vec<Team>,
+    /// Shop-wide business hours, for the `in_business_hours` condition.
+    pub business_hours: Option<Hours>,
+    pub rules: Vec<Rule>,
+    /// Close answered tickets the customer has not written to for this long; `None`: never.
+    pub auto_close: Option<Millis>,
+    /// How often the running inbox evaluates timers.
+    pub tick_every: Millis,
+    agent_index: HashMap<String, usize>,
+}
+
+/// The built-in actor name of the auto-close timer, as the journal shows it.
+pub const AUTO_CLOSE: &str = "auto-close";
+
+/// The default interval at which the running inbox evaluates timers.
+pub const DEFAULT_TICK_EVERY: Millis = 60_000;
+
+impl Routing {
+    pub fn new(
+        agents: Vec<Agent>,
+        teams: Vec<Team>,
+        business_hours: Option<Hours>,
+        rules: Vec<Rule>,
+    ) -> Routing {
+        let agent_index = agents
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.handle.clone(), i))
+            .collect();
+        Routing {
+            agents,
+            teams,
+            business_hours,
+            rules,
+            auto_close: None,
+            tick_every: DEFAULT_TICK_EVERY,
+            agent_index,
+        }
+    }
+
+    pub fn agent(&self, handle: &str) -> Option<&Agent> {
+        self.agent_index.get(handle).map(|&i| &self.agents[i])
+    }
+
+    pub fn team(&self, name: &str) -> Option<&Team> {
+        self.teams.iter().find(|t| t.name == name)
+    }
+
+    /// The team's members in config order: the order of the rotation.
+    pub fn members<'a>(&'a self, team: &'a str) -> impl Iterator<Item = &'a Agent> + 'a {
+        self.agents
+            .iter()
+            .filter(move |a| a.teams.iter().any(|t| t == team))
+    }
+
+    /// Whether any rule listens to this event: the arrival path skips all rule work if not.
+    pub fn listens(&self, event: Event) -> bool {
+        self.rules.iter().any(|r| r.listens(event))
+    }
+
+    /// Whether any rule tests the text of messages (so arrivals lower-case it once).
+    pub fn reads_text(&self) -> bool {
+        fn reads(c: &Cond) -> bool {
+            match c {
+                Cond::All(v) | Cond::Any(v) => v.iter().any(reads),
+                Cond::Not(c) => reads(c),
+                Cond::Test(t) => matches!(t, Test::TextContainsAny(_) | Test::TextContainsAll(_)),
+            }
+        }
+        self.rules
+            .iter()
+            .any(|r| r.when.as_ref().is_some_and(reads))
+    }
+
+    /// The rules with a timer, and whether there is anything for `tix tick` to do at all.
+    pub fn has_timers(&self) -> bool {
+        self.auto_close.is_some()
+            || self.teams.iter().any(|t| t.drain_backlog)
+            || self
+                .rules
+                .iter()
+                .any(|r| r.on.iter().any(|t| !matches!(t, Trigger::Event(_))))
+    }
+}
+
+/// An agent as configured.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub handle: String,
+    pub name: String,
+    pub teams: Vec<String>,
+    /// `None`: every channel.
+    pub channels: Option<Vec<ChannelKind>>,
+    pub max_open: Option<i64>,
+    pub away: bool,
+    /// `None`: always working.
+    pub hours: Option<Hours>,
+}
+
+/// A team as configured.
+#[derive(Debug, Clone)]
+pub struct Team {
+    pub name: String,
+    /// Hand the team's waiting tickets to members as they become free again.
+    pub drain_backlog: bool,
+}
+
+/// What happened to a ticket; rules listen to these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Event {
+    TicketCreated,
+    TicketReopened,
+    MessageReceived,
+    TicketClosed,
+}
+
+impl Event {
+    pub const ALL: [Event; 4] = [
+        Event::TicketCreated,
+        Event::TicketReopened,
+        Event::MessageReceived,
+        Event::TicketClosed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::TicketCreated => "ticket_created",
+            Event::TicketReopened => "ticket_reopened",
+            Event::MessageReceived => "message_received",
+            Event::TicketClosed => "ticket_closed",
+        }
+    }
+
+    /// Whether the event comes with a customer message that text conditions can read.
+    pub fn has_message(self) -> bool {
+        !matches!(self, Event::TicketClosed)
+    }
+}
+
+/// What a rule listens to: an event, or a timer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Event(Event),
+    /// No customer reply for this long after the last agent reply.
+    Idle(Millis),
+    /// No agent for this long since the ticket was created.
+    UnassignedFor(Millis),
+}
+
+impl Trigger {
+    pub fn describe(self) -> String {
+        match self {
+            Trigger::Event(e) => e.as_str().to_string(),
+            Trigger::Idle(d) => format!("idle for {}", crate::domain::time::age(d)),
+            Trigger::UnassignedFor(d) => format!("unassigned for {}", crate::domain::time::age(d)),
+        }
+    }
+}
+
+/// One rule, checked.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    pub on: Vec<Trigger>,
+    pub when: Option<Cond>,
+    pub then: Vec<Action>,
+    pub stop: bool,
+    pub once_per_ticket: bool,
+}
+
+impl Rule {
+    pub fn listens(&self, event: Event) -> bool {
+        self.on.contains(&Trigger::Event(event))
+    }
+}
+
+/// A condition tree.
+#[derive(Debug, Clone)]
+pub enum Cond {
+    All(Vec<Cond>),
+    Any(Vec<Cond>),
+    Not(Box<Cond>),
+    Test(Test),
+}
+
+/// A bound on a number or a duration: `{ over = 2 }`, `{ under = "1h" }`, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Bound {
+    pub over: Option<i64>,
+    pub under: Option<i64>,
+}
+
+impl Bound {
+    pub fn holds(self, value: i64) -> bool {
+        self.over.is_none_or(|o| value > o) && self.under.is_none_or(|u| value < u)
+    }
+}
+
+/// One typed test on a ticket, its contact or the message that arrived.
+#[derive(Debug, Clone)]
+pub enum Test {
+    Channel(Vec<ChannelKind>),
+    Account(Vec<String>),
+    /// Lower-cased needles; the text is lower-cased once per message.
+    TextContainsAny(Vec<String>),
+    TextContainsAll(Vec<String>),
+    TextMatches(Regex),
+    MessageKind(Vec<MessageKind>),
+    ContactNameContains(Vec<String>),
+    /// A label on any ticket of the contact, now or before.
+    ContactLabel(Vec<String>),
+    /// The ticket has any of these labels.
+    Label(Vec<String>),
+    /// The field has one of these values (`None` in the list: the field is not set).
+    Field {
+        name: String,
+        values: Vec<Option<String>>,
+    },
+    Assignee(Vec<String>),
+    Assigned(bool),
+    Team(Vec<String>),
+    InTeamQueue(bool),
+    Status(Vec<Status>),
+    InBusinessHours(bool),
+    FirstTicket(bool),
+    AgentReplies(Bound),
+    /// Milliseconds since the ticket was created.
+    SinceCreated(Bound),
+}
+
+impl Test {
+    /// Whether the test reads the message that arrived (and so needs an event that has one).
+    pub fn reads_message(&self) -> bool {
+        matches!(
+            self,
+            Test::TextContainsAny(_)
+                | Test::TextContainsAll(_)
+                | Test::TextMatches(_)
+                | Test::MessageKind(_)
+        )
+    }
+}
+
+/// How `assign_team` picks an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Strict rotation over the team's members; the pointer is kept in the database.
+    RoundRobin,
+    /// Fewest open tickets; ties broken by the rotation.
+    LeastOpen,
+    /// This contact's previous agent, if eligible.
+    LastHandler,
+    /// No agent: the ticket waits in the team queue.
+    Queue,
+}
+
+impl Strategy {
+    pub const ALL: [Strategy; 4] = [
+        Strategy::RoundRobin,
+        Strategy::LeastOpen,
+        Strategy::LastHandler,
+        Strategy::Queue,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::RoundRobin => "round_robin",
+            Strategy::LeastOpen => "least_open",
+            Strategy::LastHandler => "last_handler",
+            Strategy::Queue => "queue",
+        }
+    }
+}
+
+/// One action of a rule.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// A named agent, if eligible; otherwise the ticket stays where it is.
+    AssignAgent(String),
+    AssignTeam {
+        team: String,
+        strategy: Strategy,
+        /// Tried when the strategy finds nobody (for example `last_handler` then `least_open`).
+        otherwise: Option<Strategy>,
+    },
+    Unassign,
+    AddLabel(String),
+    RemoveLabel(String),
+    /// `None` clears the field.
+    SetField {
+        name: String,
+        value: Option<String>,
+    },
+    FollowUp(bool),
+    AddNote(String),
+    /// Stored as an outbound message written by the rule.
+    AutoReply(String),
+    Close,
+    MarkSpam,
+}
+
+impl Action {
+    /// The action in a few words, for traces.
+    pub fn describe(&self) -> String {
+        match self {
+            Action::AssignAgent(a) => format!("assign to {a}"),
+            Action::AssignTeam {
+                team,
+                strategy,
+                otherwise,
+            } => match otherwise {
+                Some(o) => format!(
+                    "assign to team {team} by {}, otherwise by {}",
+                    strategy.as_str(),
+                    o.as_str()
+                ),
+                None => format!("assign to team {team} by {}", strategy.as_str()),
+            },
+            Action::Unassign => "unassign".into(),
+            Action::AddLabel(l) => format!("add label \"{l}\""),
+            Action::RemoveLabel(l) => format!("remove label \"{l}\""),
+            Action::SetField {
+                name,
+                value: Some(v),
+            } => format!("set {name} to \"{v}\""),
+            Action::SetField { name, value: None } => format!("clear {name}"),
+            Action::FollowUp(true) => "flag for follow-up".into(),
+            Action::FollowUp(false) => "clear follow-up".into(),
+            Action::AddNote(_) => "add a note".into(),
+            Action::AutoReply(_) => "send an automatic reply".into(),
+            Action::Close => "close".into(),
+            Action::MarkSpam => "mark spam".into(),
+        }
+    }
+}
+
+/// The author stored on a message a rule sent, so replies by people and by rules stay apart.
+pub fn rule_author(rule: &str) -> String {
+    format!("rule:{rule}")
+}
