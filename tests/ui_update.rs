@@ -3,12 +3,13 @@
 //! every `Effect::Write` through the same `worker::perform` the writer thread uses, then feeds the
 //! outcome back as `Msg::Done`, exactly as the event loop does. The clock is fixed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::FixedOffset;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use tempfile::TempDir;
+use tix::config::Config;
 use tix::desk::{Ctx, Desk, Settings};
 use tix::domain::{ChannelKind, Direction, Inbound, MessageKind, Millis, Status, TicketNumber};
 use tix::store::{Store, ThreadItem};
@@ -83,19 +84,31 @@ impl World {
     }
 
     fn sized(messages: &[Inbound], w: u16, h: u16) -> World {
+        let mut opts = Options::for_agent("alice".into()).unwrap();
+        opts.agents = vec!["bob".into(), "carol".into()];
+        World::build(messages, w, h, Settings::default(), opts)
+    }
+
+    /// A world whose desk and inbox are set up by a config file's text.
+    fn configured(messages: &[Inbound], config: &str) -> World {
+        let config = Config::parse(config, Path::new("config.toml")).unwrap();
+        let settings = config.settings().unwrap();
+        let opts = Options::from_config("alice".into(), &config).unwrap();
+        World::build(messages, 120, 35, settings, opts)
+    }
+
+    fn build(messages: &[Inbound], w: u16, h: u16, settings: Settings, mut opts: Options) -> World {
         let dir = tempfile::Builder::new()
             .prefix("tix-ui-")
             .tempdir()
             .unwrap();
         let path = dir.path().join("tix.db");
-        let mut writer = Desk::new(Store::open(&path).unwrap(), Settings::default());
+        let mut writer = Desk::new(Store::open(&path).unwrap(), settings);
         if !messages.is_empty() {
             writer.ingest(messages).unwrap();
         }
-        let mut opts = Options::for_agent("alice".into()).unwrap();
         opts.theme = Theme::mono();
         opts.utc_offset = FixedOffset::east_opt(0).unwrap();
-        opts.agents = vec!["bob".into(), "carol".into()];
         let app = App::new(
             Store::open(&path).unwrap(),
             opts,
@@ -668,4 +681,73 @@ fn clicking_a_row_selects_it() {
         modifiers: KeyModifiers::NONE,
     }));
     assert_eq!(w.view_label(), "Closed");
+}
+
+#[test]
+fn the_config_fills_the_sidebar_and_pickers_and_the_inbox_runs_its_timers() {
+    let mut w = World::configured(
+        &handful(),
+        r#"
+me = "alice"
+labels = ["refund", "vip"]
+[[teams]]
+name = "billing"
+[[agents]]
+handle = "alice"
+teams = ["billing"]
+[[agents]]
+handle = "dao"
+[[fields]]
+name = "priority"
+[timers]
+auto_close = "1h"
+check_every = "1m"
+"#,
+    );
+    let labels: Vec<String> = w.app.views.iter().map(|v| v.label.clone()).collect();
+    assert_eq!(
+        labels[..4],
+        ["My inbox", "Unassigned", "Team billing", "All open"]
+    );
+    w.key(KeyCode::Char('4'));
+    w.key(KeyCode::Char('a'));
+    match &w.app.mode {
+        Mode::Assign(p, _, _) => {
+            let names: Vec<&str> = p.visible().map(|c| c.label.as_str()).collect();
+            assert!(
+                names.contains(&"dao") && names.contains(&"billing"),
+                "{names:?}"
+            );
+        }
+        _ => panic!("the assign picker is not open"),
+    }
+    w.key(KeyCode::Esc);
+    w.key(KeyCode::Char('l'));
+    match &w.app.mode {
+        Mode::Label(p, _, _) => {
+            let names: Vec<&str> = p.visible().map(|c| c.label.as_str()).collect();
+            assert_eq!(names, vec!["refund", "vip"]);
+        }
+        _ => panic!("the label picker is not open"),
+    }
+    w.key(KeyCode::Esc);
+
+    // #1 is answered early on; a day later the customer has been silent for far over an hour.
+    w.writer
+        .reply(
+            &Ctx {
+                agent: "dao".into(),
+                at: T0 + 30 * MINUTE,
+            },
+            1,
+            "sent today",
+        )
+        .unwrap();
+    // Within a minute of the last run, the timers wait.
+    w.send(Msg::Tick(NOW + 30_000));
+    assert!(!w.jobs.contains(&Job::Timers), "{:?}", w.jobs);
+    w.send(Msg::Tick(NOW + 2 * MINUTE));
+    assert!(w.jobs.contains(&Job::Timers), "{:?}", w.jobs);
+    assert_eq!(w.status(1), Status::Closed);
+    assert_eq!(w.status(2), Status::Open, "still waiting for an answer");
 }

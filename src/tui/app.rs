@@ -49,6 +49,9 @@ pub struct Options {
     pub utc_offset: FixedOffset,
     /// Shown in the status line, e.g. "demo".
     pub tag: Option<String>,
+    /// How often the inbox runs the config's timers (idle, unassigned_for, auto-close); `None`
+    /// when there are none.
+    pub timers_every: Option<Millis>,
 }
 
 impl Options {
@@ -67,6 +70,7 @@ impl Options {
             fields: Vec::new(),
             utc_offset: chrono::Local::now().offset().fix(),
             tag: None,
+            timers_every: None,
         })
     }
 }
@@ -75,6 +79,17 @@ impl Options {
     /// The options a config file asks for: its keys, theme and saved views.
     pub fn from_config(agent: String, config: &crate::config::Config) -> Result<Options, String> {
         let mut o = Options::for_agent(agent)?;
+        if let Some(routing) = &config.routing {
+            o.agents = routing.agents.iter().map(|a| a.handle.clone()).collect();
+            o.teams = routing.teams.iter().map(|t| t.name.clone()).collect();
+            o.timers_every = routing.has_timers().then_some(routing.tick_every);
+        }
+        o.labels = config.labels.iter().map(|l| l.get_ref().clone()).collect();
+        o.fields = config
+            .fields
+            .iter()
+            .map(|f| f.name.get_ref().clone())
+            .collect();
         o.keymap = Keymap::with_overrides(&config.key_overrides())?;
         o.theme = Theme::choose(config.theme.as_deref(), Theme::no_color_env())?;
         o.saved_views = config.saved_views()?;
@@ -250,6 +265,8 @@ pub struct App {
     pub in_flight: usize,
     data_version: i64,
     counted_at: Millis,
+    /// When the timers last ran.
+    timers_at: Millis,
 }
 
 type Res<T> = crate::store::Result<T>;
@@ -275,6 +292,7 @@ impl App {
             in_flight: 0,
             data_version,
             counted_at: now,
+            timers_at: now,
         };
         app.build_views()?;
         app.load_list(Page::First)?;
@@ -556,7 +574,7 @@ impl App {
                 self.keep_cursor_visible();
                 Ok(Vec::new())
             }
-            Msg::Tick(now) => self.on_tick(now).map(|()| Vec::new()),
+            Msg::Tick(now) => self.on_tick(now),
             Msg::Done(outcome) => self.on_done(outcome).map(|()| Vec::new()),
             Msg::Edited(text) => {
                 if let Mode::Input(input) = &mut self.mode {
@@ -593,14 +611,21 @@ impl App {
         });
     }
 
-    fn on_tick(&mut self, now: Millis) -> Res<()> {
+    fn on_tick(&mut self, now: Millis) -> Res<Vec<Effect>> {
         self.now = now;
+        let mut effects = Vec::new();
+        if let Some(every) = self.opts.timers_every
+            && now - self.timers_at >= every
+        {
+            self.timers_at = now;
+            effects = self.send(Job::Timers);
+        }
         let version = self.store.data_version()?;
         if version != self.data_version {
             self.data_version = version;
             self.refresh_after_change(false)?;
         }
-        Ok(())
+        Ok(effects)
     }
 
     fn refresh_after_change(&mut self, recount: bool) -> Res<()> {
@@ -620,7 +645,7 @@ impl App {
 
     fn on_done(&mut self, outcome: Outcome) -> Res<()> {
         self.in_flight = self.in_flight.saturating_sub(1);
-        if outcome.is_quiet() {
+        if outcome.is_quiet() && outcome.result.is_ok() {
             return Ok(());
         }
         match &outcome.result {

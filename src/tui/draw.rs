@@ -466,6 +466,17 @@ pub fn describe_event(
             None => format!("{name} cleared"),
         },
         ("note_added" | "note_removed" | "replied", _) => return None,
+        ("no_agent_available", _) => {
+            let why: Vec<&str> = payload["why"]
+                .as_array()
+                .map(|w| w.iter().filter_map(|v| v.as_str()).collect())
+                .unwrap_or_default();
+            let whom = payload["team"]
+                .as_str()
+                .map(|t| format!(" in team {t}"))
+                .unwrap_or_default();
+            format!("waits: nobody{whom} could take it ({})", why.join("; "))
+        }
         (other, _) => other.replace('_', " "),
     };
     let via = via.map(|v| format!(" ({v})")).unwrap_or_default();

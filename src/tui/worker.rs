@@ -28,6 +28,8 @@ pub enum Job {
     Undo,
     Redo,
     MarkRead(TicketNumber),
+    /// Run the config's timers: idle and unassigned_for rules, auto-close, backlog hand-over.
+    Timers,
 }
 
 /// The agent actions that work on one or many tickets.
@@ -64,7 +66,7 @@ pub struct Outcome {
 impl Outcome {
     /// Whether the job changed nothing the screen shows (reading a thread).
     pub fn is_quiet(&self) -> bool {
-        matches!(self.job, Job::MarkRead(_))
+        matches!(self.job, Job::MarkRead(_) | Job::Timers)
     }
 }
 
@@ -101,6 +103,15 @@ pub fn perform(desk: &mut Desk, agent: &str, at: Millis, job: Job) -> Outcome {
         Job::Reply { ticket, text } => desk.reply(&ctx, *ticket, text),
         Job::Undo => desk.undo(&ctx),
         Job::Redo => desk.redo(&ctx),
+        Job::Timers => desk.tick(at).map(|r| Done {
+            summary: format!(
+                "timers: {} rules fired, {} auto-closed, {} handed out",
+                r.fired, r.auto_closed, r.handed
+            ),
+            changed: Vec::new(),
+            skipped: Vec::new(),
+            undoable: false,
+        }),
         Job::MarkRead(ticket) => desk.mark_read(*ticket).map(|()| Done {
             summary: String::new(),
             changed: vec![*ticket],
