@@ -577,6 +577,18 @@ impl Desk {
             if t.lifecycle.status == Status::Spam {
                 return refused(format!("#{ticket} is spam; mark it not spam to reply"));
             }
+            if let Some(window) = t.channel.reply_window()
+                && let Some(last_in) = sql.last_inbound_at(t.conversation_id)?
+                && ctx.at - last_in > window
+            {
+                return refused(format!(
+                    "#{ticket}: {} allows a reply only within {} hours of the customer's last \
+                     message, and they last wrote {} ago; wait for them to write again",
+                    t.channel.as_str(),
+                    window / 3_600_000,
+                    time::age(ctx.at - last_in)
+                ));
+            }
             let account = sql.account_of_conversation(t.conversation_id)?;
             let last = sql.last_message_id()?;
             let mut writer = sql.arrival_writer()?;

@@ -185,3 +185,35 @@ fn a_stored_message_id_from_a_new_customer_id_creates_no_contact() {
     assert_eq!(d.read().totals().unwrap().contacts, 1);
     sound(&d);
 }
+
+#[test]
+fn messenger_and_instagram_replies_only_within_a_day_of_the_customers_last_message() {
+    const HOUR: i64 = 3_600_000;
+    for channel in [
+        ChannelKind::Messenger,
+        ChannelKind::Instagram,
+        ChannelKind::Line,
+    ] {
+        let mut d = desk();
+        let mut m = msg("U1", "m1", 0);
+        m.channel = channel;
+        d.ingest(&[m]).unwrap();
+        d.reply(&alice(23 * HOUR), 1, "still in time").unwrap();
+        let late = d.reply(&alice(25 * HOUR), 1, "too late?");
+        if channel == ChannelKind::Line {
+            late.unwrap();
+        } else {
+            let why = late.unwrap_err().to_string();
+            assert!(
+                why.contains("within 24 hours") && why.contains("1d ago"),
+                "{channel:?}: {why}"
+            );
+        }
+        // The customer writing again opens the window again.
+        let mut again = msg("U1", "m2", 30 * HOUR);
+        again.channel = channel;
+        d.ingest(&[again]).unwrap();
+        d.reply(&alice(31 * HOUR), 1, "back in time").unwrap();
+        sound(&d);
+    }
+}

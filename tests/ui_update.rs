@@ -751,3 +751,29 @@ check_every = "1m"
     assert_eq!(w.status(1), Status::Closed);
     assert_eq!(w.status(2), Status::Open, "still waiting for an answer");
 }
+
+#[test]
+fn the_thread_shows_messengers_reply_window_and_a_late_reply_is_refused_with_the_reason() {
+    let mut recent = inbound("M1", "Recent", "x1", 24 * 60 - 120, "hi from messenger");
+    recent.channel = ChannelKind::Messenger;
+    let mut old = inbound("M2", "Old", "x2", -60, "hello yesterday");
+    old.channel = ChannelKind::Messenger;
+    let mut w = World::new(&[old, recent]);
+    w.key(KeyCode::Char('3'));
+    assert_eq!(w.selected(), 1, "the oldest waiting first");
+    let (last, window) = w.app.thread.reply_window.expect("a window on messenger");
+    assert_eq!(NOW - last, 25 * 60 * MINUTE);
+    assert_eq!(window, 24 * 60 * MINUTE);
+    w.key(KeyCode::Char('r'));
+    w.keys("sorry for the wait");
+    w.key(KeyCode::Enter);
+    assert!(w.notice_is_error(), "{}", w.notice());
+    assert!(w.notice().contains("within 24 hours"), "{}", w.notice());
+    w.key(KeyCode::Char('j'));
+    let (last, _) = w.app.thread.reply_window.expect("a window on messenger");
+    assert_eq!(NOW - last, 120 * MINUTE);
+    w.key(KeyCode::Char('r'));
+    w.keys("on it");
+    w.key(KeyCode::Enter);
+    assert!(!w.notice_is_error(), "{}", w.notice());
+}

@@ -36,7 +36,20 @@ pub enum ChannelKind {
     Email,
 }
 
+/// Messenger and Instagram let a business reply freely only this long after the customer's
+/// last message.
+pub const META_REPLY_WINDOW: Millis = 24 * 3_600_000;
+
 impl ChannelKind {
+    /// How long after the customer's last message a reply may be sent, where the platform
+    /// limits it.
+    pub fn reply_window(self) -> Option<Millis> {
+        match self {
+            ChannelKind::Messenger | ChannelKind::Instagram => Some(META_REPLY_WINDOW),
+            _ => None,
+        }
+    }
+
     pub const ALL: [ChannelKind; 9] = [
         ChannelKind::Line,
         ChannelKind::Messenger,

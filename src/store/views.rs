@@ -705,6 +705,18 @@ impl Sql<'_> {
             .query_row([conversation], |r| r.get(0))?)
     }
 
+    /// When the customer last wrote in a conversation.
+    pub fn last_inbound_at(&self, conversation: ConversationId) -> Result<Option<Millis>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT sent_at FROM messages WHERE conversation_id = ?1 AND direction = 'in'
+                 ORDER BY sent_at DESC LIMIT 1",
+            )?
+            .query_row([conversation], |r| r.get(0))
+            .optional()?)
+    }
+
     /// Marks a ticket's messages as read.
     pub fn mark_read(&self, ticket: TicketNumber) -> Result<()> {
         self.conn

@@ -176,6 +176,9 @@ pub struct Thread {
     pub scroll: usize,
     /// Search terms to highlight, when opened from search.
     pub highlight: Vec<String>,
+    /// On channels that limit replies to a window after the customer's last message: when that
+    /// message was, and how long the window is.
+    pub reply_window: Option<(Millis, Millis)>,
 }
 
 /// A typed-text box: a note, a reply, a field value.
@@ -543,6 +546,15 @@ impl App {
             Some(t) => sql.contact_card(t.contact_id, conversation)?,
             None => None,
         };
+        let reply_window = match &ticket {
+            Some(t) => match t.channel.reply_window() {
+                Some(window) => sql
+                    .last_inbound_at(conversation)?
+                    .map(|last| (last, window)),
+                None => None,
+            },
+            None => None,
+        };
         let scroll = if same { self.thread.scroll } else { 0 };
         self.thread = Thread {
             conversation: Some(conversation),
@@ -553,6 +565,7 @@ impl App {
             card,
             facts,
             scroll,
+            reply_window,
             highlight: if same && highlight.is_empty() {
                 std::mem::take(&mut self.thread.highlight)
             } else {

@@ -299,6 +299,14 @@ fn thread(frame: &mut Frame<'_>, app: &App, area: Rect) {
     if ticket.follow_up {
         facts.push("follow-up".into());
     }
+    if let Some((last, window)) = t.reply_window {
+        let left = last + window - app.now;
+        facts.push(if left > 0 {
+            format!("reply window: {} left", time::age(left))
+        } else {
+            format!("reply window closed {} ago", time::age(-left))
+        });
+    }
     if !facts.is_empty() {
         head.push(Line::styled(
             text::truncate(&facts.join(" · "), w),
