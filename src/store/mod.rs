@@ -4,6 +4,7 @@
 //! a write transaction on it) that the rest of the program calls instead of writing queries.
 
 mod queries;
+mod report;
 mod views;
 
 use std::path::{Path, PathBuf};
@@ -12,10 +13,15 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use queries::*;
+pub use report::*;
 pub use views::*;
 
 /// Schema versions in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v3.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema_v1.sql"),
+    include_str!("schema_v3.sql"),
+    include_str!("schema_v4.sql"),
+];
 
 /// Errors from the store: SQLite's own, or a database we cannot use.
 #[derive(Debug, thiserror::Error)]
