@@ -192,8 +192,10 @@ fn chart(out: &mut impl Write, r: &Report) -> io::Result<()> {
         .unwrap_or(0)
         .max(1);
     let bar = |n: usize| -> String {
-        let cells = (n * BAR_CELLS).div_ceil(most);
-        format!("{} {n}", "█".repeat(cells))
+        match (n * BAR_CELLS).div_ceil(most) {
+            0 => n.to_string(),
+            cells => format!("{} {n}", "█".repeat(cells)),
+        }
     };
     writeln!(
         out,
