@@ -322,15 +322,19 @@ fn facts(t: &TicketHistory, end: Millis) -> Result<Facts, String> {
     };
     // Replayed in the order the journal was written: that is the order the changes were made in.
     for row in &t.journal {
+        // Only the lines that move status, assignment or labels matter here; other kinds (and
+        // kinds added later, whatever their payload) are passed over.
         let change = match row.kind.as_str() {
-            "created" | "replied" | "note_added" | "note_removed" | "field_set"
-            | "follow_up_set" | "follow_up_cleared" => continue,
-            _ => serde_json::from_str::<Change>(&row.payload).map_err(|e| {
-                format!(
-                    "the journal of #{} has an unreadable line ({}): {e}",
-                    t.number, row.id
-                )
-            })?,
+            "closed" | "reopened" | "marked_spam" | "not_spam" | "status_changed" | "assigned"
+            | "unassigned" | "labelled" | "unlabelled" => {
+                serde_json::from_str::<Change>(&row.payload).map_err(|e| {
+                    format!(
+                        "the journal of #{} has an unreadable line ({}): {e}",
+                        t.number, row.id
+                    )
+                })?
+            }
+            _ => continue,
         };
         let before_end = row.at < end;
         match change {
@@ -885,6 +889,21 @@ mod tests {
         let r = report(&[&h]);
         assert_eq!((r.created, r.replied, r.first_response.count), (0, 1, 0));
         assert_eq!(r.open_at_end, 1);
+    }
+
+    #[test]
+    fn journal_kinds_reports_do_not_read_are_passed_over() {
+        let mut h = History::created(MON);
+        h.0.journal.push(JournalRow {
+            id: 9,
+            kind: "rule_applied".into(),
+            actor_kind: "rule".into(),
+            actor: Some("Greeting".into()),
+            at: MON + H,
+            payload: "{\"rule\": \"Greeting\"}".into(),
+            via: None,
+        });
+        assert_eq!(report(&[&h]).created, 1);
     }
 
     #[test]
