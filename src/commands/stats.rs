@@ -21,8 +21,9 @@ pub fn run(setup: &Setup, args: &StatsArgs) -> Result<()> {
     let report = report::compute(&desk.read(), &period)?;
     let mut out = io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
+        // Written as text, so a reader that goes away (`| head`) is the quiet broken pipe.
+        let text = serde_json::to_string_pretty(&report)?;
+        writeln!(out, "{text}")?;
     } else {
         print(&mut out, &report, &period, &Local)?;
     }
