@@ -55,6 +55,9 @@ pub enum Command {
     /// List or merge contacts
     #[command(subcommand)]
     Contacts(ContactsCommand),
+    /// Report a period: tickets created, replied, closed and open, response and resolution
+    /// times, by agent, team, channel and label, and per day
+    Stats(StatsArgs),
     /// Take back your latest action
     Undo,
     /// Do again the action you undid last
@@ -145,6 +148,22 @@ pub struct SimulateArgs {
     /// Send the messages live, this many per second, stamped with the current time
     #[arg(long, value_name = "PER_SECOND")]
     pub rate: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// The period up to now, such as 24h, 7d or 30d [default: 7d]
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["from", "to"])]
+    pub since: Option<String>,
+    /// The first day of the period, in your time zone: YYYY-MM-DD
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// The last day of the period, included [default: today]
+    #[arg(long, value_name = "DATE", requires = "from")]
+    pub to: Option<String>,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

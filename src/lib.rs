@@ -8,6 +8,7 @@ pub mod config;
 pub mod desk;
 pub mod domain;
 pub mod logging;
+pub mod report;
 pub mod rules;
 pub mod sources;
 pub mod store;

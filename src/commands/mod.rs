@@ -4,6 +4,7 @@ pub mod import;
 mod print;
 mod rules;
 mod simulate;
+mod stats;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -154,6 +155,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let ctx = setup.ctx()?;
             report(setup.open_desk()?.merge_contacts(&ctx, from, into))
         }
+        Command::Stats(args) => stats::run(&setup, &args),
         Command::Undo => {
             let ctx = setup.ctx()?;
             report(setup.open_desk()?.undo(&ctx))

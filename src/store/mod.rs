@@ -4,6 +4,7 @@
 //! a write transaction on it) that the rest of the program calls instead of writing queries.
 
 mod queries;
+mod report;
 mod routing;
 mod views;
 
@@ -13,6 +14,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use queries::*;
+pub use report::*;
 pub use routing::*;
 pub use views::*;
 
@@ -21,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v1.sql"),
     include_str!("schema_v2.sql"),
     include_str!("schema_v3.sql"),
+    include_str!("schema_v4.sql"),
 ];
 
 /// Errors from the store: SQLite's own, or a database we cannot use.
