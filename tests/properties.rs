@@ -327,6 +327,9 @@ struct MConv {
     contact: ContactId,
     /// (message row id, ticket) of every stored message, oldest first.
     messages: Vec<(i64, TicketNumber)>,
+    /// When the customer last wrote (the latest send time of a stored customer message): the
+    /// start of Messenger's and Instagram's reply window.
+    last_in: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -557,6 +560,10 @@ impl Model {
         self.rows += 1;
         let row = self.rows;
         self.convs[conv].messages.push((row, ticket));
+        if m.direction == Direction::In {
+            let last = &mut self.convs[conv].last_in;
+            *last = Some(last.map_or(m.sent_at, |l| l.max(m.sent_at)));
+        }
         let t = self.ticket_mut(ticket);
         t.messages += 1;
         match (m.direction, t.lifecycle.status) {
@@ -603,6 +610,7 @@ impl Model {
                         customer: m.customer_id.clone(),
                         contact: self.contacts.len() as ContactId,
                         messages: Vec::new(),
+                        last_in: None,
                     });
                     self.convs.len() - 1
                 }
@@ -883,6 +891,12 @@ impl Model {
             return Outcome::Refused;
         }
         let conv = t.conv;
+        let c = &self.convs[conv];
+        if let (Some(window), Some(last_in)) = (c.channel.reply_window(), c.last_in)
+            && at - last_in > window
+        {
+            return Outcome::Refused;
+        }
         let account = self.convs[conv].account.clone();
         // tix's own id for the reply, or the next free variant if an import holds it.
         let n = self.rows + 1;
