@@ -158,6 +158,20 @@ impl World {
         )))
     }
 
+    /// Types each character and returns the effects left for the event loop.
+    fn keys_effects(&mut self, text: &str) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for c in text.chars() {
+            let mods = if c.is_uppercase() {
+                KeyModifiers::SHIFT
+            } else {
+                KeyModifiers::NONE
+            };
+            effects.extend(self.send(Msg::Key(KeyEvent::new(KeyCode::Char(c), mods))));
+        }
+        effects
+    }
+
     /// Types each character as a key press (capitals with Shift, as terminals send them).
     fn keys(&mut self, text: &str) {
         for c in text.chars() {
@@ -776,4 +790,26 @@ fn the_thread_shows_messengers_reply_window_and_a_late_reply_is_refused_with_the
     w.keys("on it");
     w.key(KeyCode::Enter);
     assert!(!w.notice_is_error(), "{}", w.notice());
+}
+
+#[test]
+fn shift_r_opens_the_reports_of_the_last_week_computed_off_the_drawing_loop() {
+    let mut w = World::new(&handful());
+    let effects = w.keys_effects("R");
+    assert_eq!(effects, vec![Effect::Report]);
+    assert!(matches!(w.app.mode, Mode::Reports { text: None, .. }));
+    let text = tix::tui::report_text(&w.path, NOW);
+    assert!(
+        text.as_ref().is_ok_and(|t| t.contains("created")),
+        "{text:?}"
+    );
+    w.send(Msg::Report(text));
+    match &w.app.mode {
+        Mode::Reports {
+            text: Some(Ok(t)), ..
+        } => assert!(t.contains('5'), "five tickets were created:\n{t}"),
+        _ => panic!("the report is not shown"),
+    }
+    w.key(KeyCode::Esc);
+    assert!(matches!(w.app.mode, Mode::Normal));
 }

@@ -4,7 +4,7 @@ pub mod import;
 mod print;
 mod rules;
 mod simulate;
-mod stats;
+pub mod stats;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -30,6 +30,17 @@ pub fn run(setup: &Setup, args: &StatsArgs) -> Result<()> {
     Ok(())
 }
 
+/// The last seven days up to `now` as the text `tix stats` prints, for the inbox's Reports
+/// screen.
+pub fn last_week_text(sql: &crate::store::Sql<'_>, now: Millis) -> Result<String> {
+    let length = time::parse_duration(DEFAULT_SINCE).map_err(|e| anyhow!(e))?;
+    let period = Period::since(now, length, &Local).map_err(|e| anyhow!(e))?;
+    let report = report::compute(sql, &period)?;
+    let mut out = Vec::new();
+    print(&mut out, &report, &period, &Local)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
 /// The period the arguments ask for, in the time zone `tz`.
 fn period<Tz: TimeZone>(args: &StatsArgs, now: Millis, tz: &Tz) -> Result<Period> {
     let Some(from) = &args.from else {

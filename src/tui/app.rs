@@ -109,6 +109,8 @@ pub enum Msg {
     Done(Outcome),
     /// Text came back from `$EDITOR`.
     Edited(String),
+    /// The Reports screen's text, or why it could not be made.
+    Report(Result<String, String>),
 }
 
 /// Work for the event loop.
@@ -119,6 +121,8 @@ pub enum Effect {
     Edit(String),
     /// Repaint every cell, whatever the terminal shows now.
     Redraw,
+    /// Compute the Reports screen off the drawing loop (it reads the journal of a week).
+    Report,
     Quit,
 }
 
@@ -232,13 +236,20 @@ pub struct Search {
 /// What the screen is doing besides showing the inbox.
 pub enum Mode {
     Normal,
-    Help { scroll: usize },
+    Help {
+        scroll: usize,
+    },
     Assign(Picker<Target>, Vec<TicketNumber>, Vec<Seen>),
     Label(Picker<(String, bool)>, Vec<TicketNumber>, Vec<Seen>),
     FieldName(Picker<String>, Vec<TicketNumber>),
     Palette(Picker<PaletteItem>),
     Input(Box<Input>),
     Search(Search),
+    /// The Reports screen: `None` while it is being computed.
+    Reports {
+        text: Option<Result<String, String>>,
+        scroll: usize,
+    },
 }
 
 /// A line for the status bar: what just happened.
@@ -589,6 +600,12 @@ impl App {
             }
             Msg::Tick(now) => self.on_tick(now),
             Msg::Done(outcome) => self.on_done(outcome).map(|()| Vec::new()),
+            Msg::Report(result) => {
+                if let Mode::Reports { text, .. } = &mut self.mode {
+                    *text = Some(result);
+                }
+                Ok(Vec::new())
+            }
             Msg::Edited(text) => {
                 if let Mode::Input(input) = &mut self.mode {
                     let lines: Vec<String> = text.lines().map(str::to_string).collect();
@@ -785,6 +802,18 @@ impl App {
                 },
             },
             Mode::Input(input) => self.on_input_key(*input, key),
+            Mode::Reports { text, scroll } => {
+                let scroll = match key.code {
+                    KeyCode::Char('j') | KeyCode::Down => scroll + 1,
+                    KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
+                    KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('R') | KeyCode::Enter => {
+                        return Ok(Vec::new());
+                    }
+                    _ => scroll,
+                };
+                self.mode = Mode::Reports { text, scroll };
+                Ok(Vec::new())
+            }
             Mode::Search(search) => self.on_search_key(search, key),
         }
     }
@@ -1006,6 +1035,13 @@ impl App {
             Command::Search => self.mode = Mode::Search(Search::default()),
             Command::Palette => self.mode = Mode::Palette(self.palette()),
             Command::Help => self.mode = Mode::Help { scroll: 0 },
+            Command::Reports => {
+                self.mode = Mode::Reports {
+                    text: None,
+                    scroll: 0,
+                };
+                return Ok(vec![Effect::Report]);
+            }
             Command::Redraw => return Ok(vec![Effect::Redraw]),
         }
         Ok(Vec::new())

@@ -42,6 +42,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Mode::Palette(p) => picker(frame, theme, body, p, ""),
         Mode::Input(input) => input_box(frame, theme, body, input),
         Mode::Search(s) => search(frame, app, body, s),
+        Mode::Reports { text, scroll } => reports(frame, theme, body, text.as_ref(), *scroll),
     }
 }
 
@@ -583,6 +584,39 @@ fn centered(body: Rect, w: u16, h: u16) -> Rect {
         w,
         h,
     )
+}
+
+fn reports(
+    frame: &mut Frame<'_>,
+    theme: &Theme,
+    body: Rect,
+    text: Option<&Result<String, String>>,
+    scroll: usize,
+) {
+    let area = Rect::new(
+        body.x + body.width / 20,
+        body.y,
+        body.width - body.width / 10,
+        body.height,
+    );
+    frame.render_widget(Clear, area);
+    let lines: Vec<Line<'_>> = match text {
+        None => vec![Line::styled("Counting the last seven days…", theme.dim)],
+        Some(Err(e)) => vec![Line::styled(text::sanitize(e, true), theme.error)],
+        Some(Ok(t)) => t
+            .lines()
+            .skip(scroll)
+            .map(|l| Line::raw(text::sanitize(l, true)))
+            .collect(),
+    };
+    frame.render_widget(
+        Paragraph::new(lines).block(pane(
+            "Reports: the last seven days (j/k scroll, Esc closes)".into(),
+            true,
+            theme,
+        )),
+        area,
+    );
 }
 
 fn help(frame: &mut Frame<'_>, app: &App, body: Rect, scroll: usize) {

@@ -67,7 +67,7 @@ pub fn run(launch: Launch) -> Result<()> {
         let size = terminal.size()?;
         let area = Rect::new(0, 0, size.width, size.height);
         let app = App::new(reader, launch.options, (launch.clock)(), area)?;
-        event_loop(&mut terminal, app, &worker, launch.clock)
+        event_loop(&mut terminal, app, &worker, launch.clock, &launch.db)
     })();
     leave(&mut terminal);
     worker.finish();
@@ -122,7 +122,11 @@ fn event_loop(
     mut app: App,
     worker: &Worker,
     clock: fn() -> Millis,
+    db: &std::path::Path,
 ) -> Result<()> {
+    let db = db.to_path_buf();
+    // The Reports screen is computed on a thread of its own and comes back here.
+    let reports = std::sync::mpsc::channel::<Result<String, String>>();
     let mut last_poll = Instant::now();
     loop {
         terminal.draw(|f| draw::draw(f, &app))?;
@@ -149,6 +153,9 @@ fn event_loop(
         }
         while let Ok(outcome) = worker.outcomes.try_recv() {
             effects.extend(app.update(Msg::Done(outcome)));
+        }
+        while let Ok(report) = reports.1.try_recv() {
+            effects.extend(app.update(Msg::Report(report)));
         }
         if last_poll.elapsed() >= POLL_EVERY {
             last_poll = Instant::now();
@@ -177,6 +184,14 @@ fn event_loop(
                     }
                 }
                 Effect::Redraw => terminal.clear()?,
+                Effect::Report => {
+                    let done = reports.0.clone();
+                    let db = db.clone();
+                    let now = clock();
+                    std::thread::spawn(move || {
+                        let _ = done.send(report_text(&db, now));
+                    });
+                }
                 Effect::Quit => {}
             }
         }
@@ -184,6 +199,15 @@ fn event_loop(
             return Ok(());
         }
     }
+}
+
+/// The Reports screen's text for the week up to `now`, read on a connection of its own.
+pub fn report_text(db: &std::path::Path, now: Millis) -> Result<String, String> {
+    let store = Store::open(db).map_err(|e| e.to_string())?;
+    store
+        .set_cache_mib(UI_CACHE_MIB)
+        .map_err(|e| e.to_string())?;
+    crate::commands::stats::last_week_text(&store.read(), now).map_err(|e| format!("{e:#}"))
 }
 
 /// Hands the screen to `$VISUAL` or `$EDITOR` (or `vi`) on a temporary file holding `text`,
