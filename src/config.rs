@@ -14,6 +14,7 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 
 use crate::desk::Settings;
+use crate::domain::fields::{self, FieldDef, FieldKind};
 use crate::domain::{Millis, time};
 use crate::rules::Routing;
 
@@ -101,8 +102,14 @@ pub type HoursConfig = BTreeMap<Spanned<String>, Spanned<String>>;
 #[serde(deny_unknown_fields)]
 pub struct FieldConfig {
     pub name: Spanned<String>,
-    /// The values allowed; any value if not given.
+    /// text, number, dropdown, date or checkbox; dropdown when `values` is given, text if not.
+    #[serde(rename = "type")]
+    pub kind: Option<Spanned<String>>,
+    /// The options of a dropdown.
     pub values: Option<Vec<Spanned<String>>>,
+    /// An agent cannot close a ticket while this field is empty.
+    #[serde(default)]
+    pub required: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -278,6 +285,15 @@ impl Config {
             path: path.to_path_buf(),
             message: located(text, &e),
         })?;
+        config.field_defs().map_err(|(span, message)| {
+            let (line, column) = line_column(text, &span);
+            ConfigError::At {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
+        })?;
         config.settings().map_err(|message| ConfigError::Invalid {
             path: path.to_path_buf(),
             message: match line_of_key(text, "reopen_window") {
@@ -302,6 +318,53 @@ impl Config {
         })?;
         config.routing = Some(Arc::new(routing));
         Ok(config)
+    }
+
+    /// The ticket fields: the config's `[[fields]]`, or the defaults (Summary, Enquiry Type,
+    /// Resolution, Priority, Product Enquired) when it has none. A mistake comes with where it is.
+    pub fn field_defs(&self) -> Result<Vec<FieldDef>, (Range<usize>, String)> {
+        if self.fields.is_empty() {
+            return Ok(fields::default_fields());
+        }
+        self.fields
+            .iter()
+            .map(|f| {
+                let options: Option<Vec<String>> = f
+                    .values
+                    .as_ref()
+                    .map(|v| v.iter().map(|o| o.get_ref().trim().to_string()).collect());
+                let kind = match (f.kind.as_ref().map(|k| (k.get_ref().as_str(), k.span())), options) {
+                    (None | Some(("dropdown", _)), Some(o)) if !o.is_empty() => {
+                        FieldKind::Dropdown(o)
+                    }
+                    (Some(("dropdown", span)), _) => {
+                        return Err((span, "a dropdown needs values = [\"…\", …]".into()));
+                    }
+                    (Some((_, _)), Some(_)) | (None, Some(_)) => {
+                        let span = f.values.as_ref().and_then(|v| v.first()).map_or(f.name.span(), |v| v.span());
+                        return Err((span, "values are the options of a dropdown: give type = \"dropdown\" or no type".into()));
+                    }
+                    (None | Some(("text", _)), None) => FieldKind::Text,
+                    (Some(("number", _)), None) => FieldKind::Number,
+                    (Some(("date", _)), None) => FieldKind::Date,
+                    (Some(("checkbox", _)), None) => FieldKind::Checkbox,
+                    (Some((other, span)), None) => {
+                        let known = ["text", "number", "dropdown", "date", "checkbox"];
+                        let hint = known
+                            .iter()
+                            .min_by_key(|k| strsim::levenshtein(other, k))
+                            .filter(|k| strsim::levenshtein(other, k) <= 2)
+                            .map(|k| format!(" (did you mean \"{k}\"?)"))
+                            .unwrap_or_default();
+                        return Err((
+                            span,
+                            format!("unknown field type \"{other}\"{hint}: the types are text, number, dropdown, date, checkbox"),
+                        ));
+                    }
+                };
+                Ok(FieldDef::new(f.name.get_ref().trim(), kind, f.required))
+            })
+            .collect()
     }
 
     /// Checks the inbox's sections (theme, keys, views), naming the line of a mistake.
@@ -365,6 +428,7 @@ impl Config {
             };
         }
         settings.routing = self.routing.clone();
+        settings.fields = Arc::new(self.field_defs().map_err(|(_, e)| e)?);
         Ok(settings)
     }
 }

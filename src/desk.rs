@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use crate::domain::fields::{self, FieldDef};
 use crate::domain::{
     AccountId, Actor, Assignment, Change, ChannelKind, ContactId, ConversationId, Direction,
     Inbound, Lifecycle, Millis, Status, TicketNumber, time,
@@ -33,6 +34,8 @@ pub struct Settings {
     pub reopen_window: Option<Millis>,
     /// Agents, teams and rules; `None`: no rules run and nothing is routed.
     pub routing: Option<Arc<Routing>>,
+    /// The ticket fields with a type or a `required` flag; any other field name takes any text.
+    pub fields: Arc<Vec<FieldDef>>,
 }
 
 impl Default for Settings {
@@ -40,6 +43,7 @@ impl Default for Settings {
         Settings {
             reopen_window: Some(DEFAULT_REOPEN_WINDOW),
             routing: None,
+            fields: Arc::new(Vec::new()),
         }
     }
 }
@@ -49,6 +53,7 @@ impl Default for Settings {
 impl PartialEq for Settings {
     fn eq(&self, other: &Self) -> bool {
         self.reopen_window == other.reopen_window
+            && self.fields == other.fields
             && match (&self.routing, &other.routing) {
                 (None, None) => true,
                 (Some(a), Some(b)) => Arc::ptr_eq(a, b),
@@ -372,9 +377,33 @@ impl Desk {
         })
     }
 
+    /// Closes tickets. A ticket missing a required field is left open, with the fields named;
+    /// rules and timers close without this check.
     pub fn close(&mut self, ctx: &Ctx, tickets: &[TicketNumber]) -> Result<Done> {
-        self.act(ctx, "closed", tickets, |_, t| {
+        let required: Vec<String> = self
+            .settings
+            .fields
+            .iter()
+            .filter(|d| d.required)
+            .map(|d| d.name.clone())
+            .collect();
+        self.act(ctx, "closed", tickets, |sql, t| {
+            let mut missing = Vec::new();
+            if t.lifecycle.status == Status::Open {
+                for name in &required {
+                    if sql.field(t.number, name)?.is_none() {
+                        missing.push(name.as_str());
+                    }
+                }
+            }
             Ok(match t.lifecycle.status {
+                Status::Open if !missing.is_empty() => Err(format!(
+                    "#{} needs {} before it is closed: set it with e in the inbox or \
+                     tix ticket field {} NAME VALUE",
+                    t.number,
+                    missing.join(", "),
+                    t.number
+                )),
                 Status::Open => Ok(vec![lifecycle_change(
                     t,
                     Lifecycle {
@@ -514,7 +543,17 @@ impl Desk {
         value: &str,
     ) -> Result<Done> {
         let name = plain_name("a field", name)?;
-        let value = Some(value.trim()).filter(|v| !v.is_empty());
+        let def = fields::find(&self.settings.fields, name).cloned();
+        let name = def.as_ref().map_or(name, |d| d.name.as_str()).to_string();
+        let name = name.as_str();
+        let value = match Some(value.trim()).filter(|v| !v.is_empty()) {
+            Some(v) => Some(match &def {
+                Some(d) => d.check(v).map_err(DeskError::Refused)?,
+                None => v.to_string(),
+            }),
+            None => None,
+        };
+        let value = value.as_deref();
         self.act(ctx, &format!("set {name} on"), tickets, |sql, t| {
             let before = sql.field(t.number, name)?;
             Ok(if before.as_deref() == value {

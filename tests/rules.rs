@@ -1113,3 +1113,98 @@ fn when_nobody_can_take_a_ticket_the_journal_says_why_each_agent_was_passed_over
         ])
     );
 }
+
+#[test]
+fn required_fields_hold_back_an_agents_close_but_not_a_rules() {
+    let mut d = desk_with(
+        r#"
+[[fields]]
+name = "Resolution"
+values = ["Answered", "Refunded"]
+required = true
+[[fields]]
+name = "Amount"
+type = "number"
+[[fields]]
+name = "Summary"
+[[rules]]
+name = "Close thank-yous"
+on = ["ticket_created"]
+if = { text_contains_any = ["thank you"] }
+then = [ { close = true } ]
+"#,
+    );
+    d.ingest(&[
+        msg("U1", "m1", "where is my order", t0()),
+        msg("U2", "m2", "and mine?", t0()),
+        msg("U3", "m3", "thank you so much", t0()),
+    ])
+    .unwrap();
+    // The rule closed #3 although its Resolution is empty.
+    assert_eq!(status(&d, 3), Status::Closed);
+    let why = d.close(&alice(t0() + HOUR), &[1]).unwrap_err().to_string();
+    assert!(
+        why.contains("#1 needs Resolution before it is closed"),
+        "{why}"
+    );
+    assert_eq!(status(&d, 1), Status::Open);
+    // Values are checked against the field's type, and stored as the config spells them.
+    let bad = d
+        .set_field(&alice(t0() + HOUR), &[1], "resolution", "shrug")
+        .unwrap_err()
+        .to_string();
+    assert!(bad.contains("\"Answered\", \"Refunded\""), "{bad}");
+    assert!(
+        d.set_field(&alice(t0() + HOUR), &[1], "Amount", "ten")
+            .is_err()
+    );
+    d.set_field(&alice(t0() + HOUR), &[1], "resolution", "answered")
+        .unwrap();
+    assert_eq!(
+        d.read().field(1, "Resolution").unwrap().as_deref(),
+        Some("Answered")
+    );
+    // A bulk close closes what it can and names what held the rest back.
+    let done = d.close(&alice(t0() + 2 * HOUR), &[1, 2]).unwrap();
+    assert_eq!(done.changed, vec![1]);
+    assert!(
+        done.skipped[0].contains("#2 needs Resolution"),
+        "{:?}",
+        done.skipped
+    );
+    sound(&d);
+}
+
+#[test]
+fn field_types_are_checked_at_load_with_their_place() {
+    let err = |text: &str| {
+        Config::parse(text, Path::new("f.toml"))
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err("[[fields]]\nname = \"Due\"\ntype = \"dat\"\n");
+    assert!(
+        e.starts_with("f.toml:3:8: unknown field type \"dat\" (did you mean \"date\"?)"),
+        "{e}"
+    );
+    let e = err("[[fields]]\nname = \"Size\"\ntype = \"number\"\nvalues = [\"S\"]\n");
+    assert!(e.starts_with("f.toml:4:"), "{e}");
+    // No [[fields]]: the defaults.
+    let c = parse("me = \"alice\"\n");
+    let names: Vec<String> = c
+        .field_defs()
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Summary",
+            "Enquiry Type",
+            "Resolution",
+            "Priority",
+            "Product Enquired"
+        ]
+    );
+}

@@ -813,3 +813,42 @@ fn shift_r_opens_the_reports_of_the_last_week_computed_off_the_drawing_loop() {
     w.key(KeyCode::Esc);
     assert!(matches!(w.app.mode, Mode::Normal));
 }
+
+#[test]
+fn e_sets_a_dropdown_field_from_its_options_and_a_required_field_holds_back_c() {
+    let mut w = World::configured(
+        &handful(),
+        r#"
+me = "alice"
+[[fields]]
+name = "Priority"
+values = ["Low", "Normal", "High"]
+required = true
+"#,
+    );
+    w.key(KeyCode::Char('3'));
+    assert_eq!(w.selected(), 1);
+    w.key(KeyCode::Char('c'));
+    assert!(w.notice_is_error(), "{}", w.notice());
+    assert!(w.notice().contains("#1 needs Priority"), "{}", w.notice());
+    assert_eq!(w.status(1), Status::Open);
+    w.key(KeyCode::Char('e'));
+    w.keys("prio");
+    w.key(KeyCode::Enter);
+    match &w.app.mode {
+        Mode::FieldChoice(p, name, _) => {
+            assert_eq!(name, "Priority");
+            let options: Vec<&str> = p.visible().map(|c| c.label.as_str()).collect();
+            assert_eq!(options, vec!["Low", "Normal", "High", "(empty)"]);
+        }
+        _ => panic!("the options are not offered"),
+    }
+    w.keys("hi");
+    w.key(KeyCode::Enter);
+    assert_eq!(
+        w.writer.read().field(1, "Priority").unwrap().as_deref(),
+        Some("High")
+    );
+    w.key(KeyCode::Char('c'));
+    assert_eq!(w.status(1), Status::Closed, "{}", w.notice());
+}

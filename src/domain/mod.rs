@@ -2,6 +2,7 @@
 //!
 //! Nothing here touches the database or the terminal, so every other module can share them.
 
+pub mod fields;
 pub mod text;
 pub mod time;
 

@@ -45,6 +45,8 @@ pub struct Options {
     pub teams: Vec<String>,
     pub labels: Vec<String>,
     pub fields: Vec<String>,
+    /// The fields with a type (dropdowns offer their options) or a `required` flag.
+    pub field_defs: Vec<crate::domain::fields::FieldDef>,
     /// Times are shown at this offset from UTC.
     pub utc_offset: FixedOffset,
     /// Shown in the status line, e.g. "demo".
@@ -68,6 +70,7 @@ impl Options {
             teams: Vec::new(),
             labels: Vec::new(),
             fields: Vec::new(),
+            field_defs: Vec::new(),
             utc_offset: chrono::Local::now().offset().fix(),
             tag: None,
             timers_every: None,
@@ -85,11 +88,8 @@ impl Options {
             o.timers_every = routing.has_timers().then_some(routing.tick_every);
         }
         o.labels = config.labels.iter().map(|l| l.get_ref().clone()).collect();
-        o.fields = config
-            .fields
-            .iter()
-            .map(|f| f.name.get_ref().clone())
-            .collect();
+        o.field_defs = config.field_defs().map_err(|(_, e)| e)?;
+        o.fields = o.field_defs.iter().map(|f| f.name.clone()).collect();
         o.keymap = Keymap::with_overrides(&config.key_overrides())?;
         o.theme = Theme::choose(config.theme.as_deref(), Theme::no_color_env())?;
         o.saved_views = config.saved_views()?;
@@ -242,6 +242,8 @@ pub enum Mode {
     Assign(Picker<Target>, Vec<TicketNumber>, Vec<Seen>),
     Label(Picker<(String, bool)>, Vec<TicketNumber>, Vec<Seen>),
     FieldName(Picker<String>, Vec<TicketNumber>),
+    /// Choosing a dropdown's option (or yes/no); `None` clears the field.
+    FieldChoice(Picker<Option<String>>, String, Vec<TicketNumber>),
     Palette(Picker<PaletteItem>),
     Input(Box<Input>),
     Search(Search),
@@ -774,6 +776,35 @@ impl App {
                         (None, Some(n)) => n.to_string(),
                         (None, None) => return Ok(Vec::new()),
                     };
+                    let def = crate::domain::fields::find(&self.opts.field_defs, &name).cloned();
+                    let options = match def.as_ref().map(|d| &d.kind) {
+                        Some(crate::domain::fields::FieldKind::Dropdown(o)) => Some(o.clone()),
+                        Some(crate::domain::fields::FieldKind::Checkbox) => {
+                            Some(vec!["yes".to_string(), "no".to_string()])
+                        }
+                        _ => None,
+                    };
+                    if let Some(options) = options {
+                        let mut choices: Vec<Choice<Option<String>>> = options
+                            .into_iter()
+                            .map(|o| Choice {
+                                label: o.clone(),
+                                hint: String::new(),
+                                value: Some(o),
+                            })
+                            .collect();
+                        choices.push(Choice {
+                            label: "(empty)".into(),
+                            hint: "clear".into(),
+                            value: None,
+                        });
+                        self.mode = Mode::FieldChoice(
+                            Picker::new(name.clone(), choices, false),
+                            name,
+                            tickets,
+                        );
+                        return Ok(Vec::new());
+                    }
                     let current = match tickets.as_slice() {
                         [one] => self.store.read().field(*one, &name)?.unwrap_or_default(),
                         _ => String::new(),
@@ -785,6 +816,21 @@ impl App {
                     }));
                     Ok(Vec::new())
                 }
+            },
+            Mode::FieldChoice(mut p, name, tickets) => match picker_key(&mut p, key) {
+                PickerKey::Stay => {
+                    self.mode = Mode::FieldChoice(p, name, tickets);
+                    Ok(Vec::new())
+                }
+                PickerKey::Cancel => Ok(Vec::new()),
+                PickerKey::Chosen => match p.selected() {
+                    Some(c) => {
+                        let value = c.value.clone().unwrap_or_default();
+                        let seen = self.targets().1;
+                        Ok(self.send_act(Act::Field { name, value }, tickets, seen))
+                    }
+                    None => Ok(Vec::new()),
+                },
             },
             Mode::Palette(mut p) => match picker_key(&mut p, key) {
                 PickerKey::Stay => {
@@ -1005,10 +1051,18 @@ impl App {
                     }
                     let choices = names
                         .into_iter()
-                        .map(|n| Choice {
-                            label: n.clone(),
-                            hint: String::new(),
-                            value: n,
+                        .map(|n| {
+                            let hint = match crate::domain::fields::find(&self.opts.field_defs, &n)
+                            {
+                                Some(d) if d.required => format!("{}, required", d.kind.name()),
+                                Some(d) => d.kind.name().to_string(),
+                                None => String::new(),
+                            };
+                            Choice {
+                                label: n.clone(),
+                                hint,
+                                value: n,
+                            }
                         })
                         .collect();
                     self.mode = Mode::FieldName(Picker::new("Field", choices, true), tickets);

@@ -39,6 +39,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Mode::Assign(p, tickets, _) => picker(frame, theme, body, p, &about(tickets)),
         Mode::Label(p, tickets, _) => picker(frame, theme, body, p, &about(tickets)),
         Mode::FieldName(p, tickets) => picker(frame, theme, body, p, &about(tickets)),
+        Mode::FieldChoice(p, _, tickets) => picker(frame, theme, body, p, &about(tickets)),
         Mode::Palette(p) => picker(frame, theme, body, p, ""),
         Mode::Input(input) => input_box(frame, theme, body, input),
         Mode::Search(s) => search(frame, app, body, s),
