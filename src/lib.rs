@@ -9,6 +9,7 @@ pub mod desk;
 pub mod domain;
 pub mod logging;
 pub mod rules;
+pub mod serve;
 pub mod sources;
 pub mod store;
 pub mod tui;
