@@ -46,6 +46,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Generate realistic simulated traffic into the database
     Simulate(SimulateArgs),
+    /// Receive the channels' webhooks over HTTP, verify their signatures and store the messages
+    Serve(ServeArgs),
     /// List tickets
     #[command(subcommand)]
     Tickets(TicketsCommand),
@@ -132,6 +134,13 @@ pub struct ImportArgs {
     /// Where rejected lines go, unchanged [default: FILE.rejects next to the first file]
     #[arg(long, value_name = "PATH", requires = "skip_invalid")]
     pub rejects: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on; port 0 picks a free one (the address is printed)
+    #[arg(long, default_value = "127.0.0.1:8088", value_name = "HOST:PORT")]
+    pub listen: String,
 }
 
 #[derive(Debug, Args)]

@@ -70,6 +70,54 @@ pub struct Config {
 pub struct AccountConfig {
     pub name: Spanned<String>,
     pub channel: Spanned<String>,
+    /// The platform's own id of the account (LINE `destination`, page id, Instagram account id,
+    /// WhatsApp `phone_number_id`, Shopee `shop_id`): payloads carrying it are stored under
+    /// `name`.
+    pub id: Option<Spanned<PlatformId>>,
+    /// The key webhook signatures are made with (LINE channel secret, Meta app secret, Shopee
+    /// live push partner key). Better kept out of the file: see `secret_env`.
+    pub secret: Option<Spanned<Secret>>,
+    /// The environment variable holding the secret, read when `tix serve` starts.
+    pub secret_env: Option<Spanned<String>>,
+    /// The token Meta's subscription handshake must present (Messenger, Instagram, WhatsApp).
+    pub verify_token: Option<Spanned<Secret>>,
+    /// The environment variable holding the verify token.
+    pub verify_token_env: Option<Spanned<String>>,
+    /// Shopee signs the registered callback URL together with the body, so it must be known
+    /// exactly as registered (a proxy in front of tix changes the URL tix itself sees).
+    pub callback_url: Option<Spanned<String>>,
+}
+
+/// A platform id, written as a string or (Shopee's `shop_id`) as an integer; kept as the digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformId(pub String);
+
+impl<'de> Deserialize<'de> for PlatformId {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<PlatformId, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Int(i64),
+        }
+        match Raw::deserialize(d)
+            .map_err(|_| de::Error::custom("expected an id: a string or an integer"))?
+        {
+            Raw::Text(s) => Ok(PlatformId(s)),
+            Raw::Int(n) => Ok(PlatformId(n.to_string())),
+        }
+    }
+}
+
+/// A secret from the config file; never printed, not even by `{:?}`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -560,6 +608,86 @@ mod tests {
         );
         let e = err("[[views]]\nname = \"a\"\n");
         assert!(e.contains("at least one of"), "{e}");
+    }
+
+    #[test]
+    fn account_webhook_settings_are_checked_at_their_line_and_column() {
+        let p = Path::new("c.toml");
+        let ok = Config::parse(
+            "[[accounts]]\nname = \"shop\"\nchannel = \"shopee\"\nid = 947042923\n\
+             secret_env = \"SHOPEE_KEY\"\ncallback_url = \"https://x.example/shopee\"\n\
+             [[accounts]]\nname = \"page\"\nchannel = \"messenger\"\nid = \"1\"\n\
+             secret = \"s\"\nverify_token_env = \"TOKEN\"\n",
+            p,
+        )
+        .unwrap();
+        assert_eq!(ok.accounts[0].id.as_ref().unwrap().get_ref().0, "947042923");
+        // Secrets never show in debug output.
+        assert!(!format!("{:?}", ok.accounts[1]).contains("\"s\""));
+        let err = |body: &str| {
+            Config::parse(&format!("me = \"a\"\n[[accounts]]\n{body}"), p)
+                .unwrap_err()
+                .to_string()
+        };
+        let cases = [
+            (
+                "name = \"l\"\nchannel = \"line\"\nsecret = \"x\"\nsecret_env = \"LINE_SECRET\"\n",
+                "c.toml:6:14: account \"l\" gives both secret and secret_env; keep one",
+            ),
+            (
+                "name = \"l\"\nchannel = \"line\"\nverify_token = \"t\"\n",
+                "c.toml:5:16: verify_token is for the subscription handshake of messenger, \
+                 instagram and whatsapp accounts; a line account has none",
+            ),
+            (
+                "name = \"s\"\nchannel = \"shopee\"\nsecret_env = \"KEY\"\n",
+                "c.toml:5:14: shopee account \"s\" has a secret but no callback_url",
+            ),
+            (
+                "name = \"w\"\nchannel = \"whatsapp\"\ncallback_url = \"https://x\"\n",
+                "c.toml:5:16: callback_url is for shopee accounts",
+            ),
+            (
+                "name = \"s\"\nchannel = \"shopee\"\nsecret = \"k\"\ncallback_url = \"/shopee\"\n",
+                "c.toml:6:16: callback_url must be the full URL",
+            ),
+            (
+                "name = \"e\"\nchannel = \"email\"\nsecret = \"k\"\n",
+                "c.toml:5:10: tix serve receives no email webhooks",
+            ),
+            (
+                "name = \"l\"\nchannel = \"line\"\nsecret_env = \"MY SECRET\"\n",
+                "c.toml:5:14: secret_env must name an environment variable",
+            ),
+            (
+                "name = \"l\"\nchannel = \"line\"\nid = \" U1\"\n",
+                "c.toml:5:6: an account id cannot be empty",
+            ),
+            (
+                "name = \"a\"\nchannel = \"line\"\nid = \"U1\"\n[[accounts]]\nname = \"b\"\n\
+                 channel = \"line\"\nid = \"U1\"\n",
+                "c.toml:9:6: line id \"U1\" is already the id of account \"a\"",
+            ),
+        ];
+        for (body, want) in cases {
+            let e = err(body);
+            assert!(e.starts_with(want), "{body}\n got: {e}\nwant: {want}");
+        }
+        // The same id on two channels is two accounts.
+        Config::parse(
+            "[[accounts]]\nname = \"a\"\nchannel = \"line\"\nid = \"1\"\n\
+             [[accounts]]\nname = \"b\"\nchannel = \"whatsapp\"\nid = \"1\"\n",
+            p,
+        )
+        .unwrap();
+        // Unknown keys name themselves and their place.
+        let e = err("name = \"l\"\nchannel = \"line\"\nsecret_evn = \"X\"\n");
+        assert!(
+            e.starts_with("c.toml: line 5, column 1") && e.contains("secret_evn"),
+            "{e}"
+        );
+        let e = err("name = \"l\"\nchannel = \"line\"\nid = 1.5\n");
+        assert!(e.contains("expected an id"), "{e}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod logging;
 pub mod report;
 pub mod rules;
+pub mod serve;
 pub mod sources;
 pub mod store;
 pub mod tui;

@@ -527,3 +527,28 @@ fn broken_json_in_a_pretty_payload_points_at_the_file_line() {
         "{err}"
     );
 }
+
+#[test]
+fn payload_account_ids_are_stored_under_the_configured_account_names() {
+    let tix = Tix::new();
+    tix.write(
+        "config.toml",
+        "me = \"alice\"\n\
+         [[accounts]]\nname = \"line-main\"\nchannel = \"line\"\nid = \"U123\"\n\
+         [[accounts]]\nname = \"shop-id\"\nchannel = \"shopee\"\nid = 947042923\n\
+         [[accounts]]\nname = \"wa-other\"\nchannel = \"whatsapp\"\nid = \"999\"\n",
+    );
+    tix.import(
+        "auto",
+        &fixtures(&["line-text.json", "shopee-text.json", "whatsapp-text.json"]),
+    );
+    let mut accounts: Vec<String> = tix
+        .tickets()
+        .iter()
+        .map(|t| t["account"].as_str().unwrap().to_string())
+        .collect();
+    accounts.sort();
+    accounts.dedup();
+    // WhatsApp's phone number id 106540352242922 is not configured: it stays the account name.
+    assert_eq!(accounts, ["106540352242922", "line-main", "shop-id"]);
+}

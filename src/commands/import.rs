@@ -14,6 +14,7 @@ use crate::cli::ImportArgs;
 use crate::desk::{Desk, IngestReport};
 use crate::domain::{Inbound, text};
 use crate::sources::import::{self, Content, Record};
+use crate::sources::webhooks::accounts::AccountIds;
 
 /// How many problems are printed before the rest are only counted.
 const SHOWN_PROBLEMS: usize = 20;
@@ -123,6 +124,7 @@ pub fn run(setup: &Setup, args: &ImportArgs) -> Result<()> {
     );
     let mut done_bytes = 0;
     let mut not_messages = NotMessages::default();
+    let account_ids = AccountIds::from_config(&setup.config);
     for file in &args.files {
         let mut reader = open(file, args)?;
         let mut last = 0;
@@ -132,7 +134,8 @@ pub fn run(setup: &Setup, args: &ImportArgs) -> Result<()> {
             last = record.bytes_read;
             match record.parsed {
                 Ok(Content::Message(m)) => batcher.push(m)?,
-                Ok(Content::Payload(p)) => {
+                Ok(Content::Payload(mut p)) => {
+                    account_ids.name_accounts(&mut p);
                     for m in p.messages {
                         batcher.push(m)?;
                     }

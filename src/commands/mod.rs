@@ -107,6 +107,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match command {
         Command::Import(args) => import::run(&setup, &args),
         Command::Simulate(args) => simulate::run(&setup, &args),
+        Command::Serve(args) => crate::serve::run(&setup, &args.listen),
         Command::Tickets(TicketsCommand::List {
             status,
             assignee,

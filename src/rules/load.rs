@@ -14,7 +14,7 @@ use super::hours::{DAY_KEYS, parse_ranges};
 use super::{
     Action, Agent, Bound, Cond, Event, Hours, Routing, Rule, Strategy, Team, Test, Trigger,
 };
-use crate::config::{Config, HoursConfig, Node};
+use crate::config::{AccountConfig, Config, HoursConfig, Node};
 use crate::domain::{ChannelKind, MessageKind, Status, time};
 
 /// A mistake in the file, and where.
@@ -116,8 +116,9 @@ pub fn routing(config: &Config) -> Result<Routing> {
         .iter()
         .map(|c| c.as_str().to_string())
         .collect();
+    let mut ids: HashMap<(ChannelKind, &str), &str> = HashMap::new();
     for a in &config.accounts {
-        channel(&a.channel)?;
+        let kind = channel(&a.channel)?;
         if accounts.contains(a.name.get_ref()) {
             return err(
                 &a.name.span(),
@@ -125,6 +126,18 @@ pub fn routing(config: &Config) -> Result<Routing> {
             );
         }
         plain(&a.name, "an account")?;
+        webhook_settings(a, kind)?;
+        if let Some(id) = &a.id
+            && let Some(other) = ids.insert((kind, id.get_ref().0.as_str()), a.name.get_ref())
+        {
+            return err(
+                &id.span(),
+                format!(
+                    "{kind} id \"{}\" is already the id of account \"{other}\"",
+                    id.get_ref().0
+                ),
+            );
+        }
         accounts.push(a.name.get_ref().clone());
     }
 
@@ -280,6 +293,139 @@ pub fn routing(config: &Config) -> Result<Routing> {
         }
     }
     Ok(routing)
+}
+
+/// The channels `tix serve` receives webhooks for.
+pub const WEBHOOK_CHANNELS: [ChannelKind; 5] = [
+    ChannelKind::Line,
+    ChannelKind::Messenger,
+    ChannelKind::Instagram,
+    ChannelKind::Whatsapp,
+    ChannelKind::Shopee,
+];
+
+/// Checks an account's webhook settings: each key only where its platform uses it, a secret
+/// given one way, Shopee's callback URL next to its key. Whether `*_env` variables are set is
+/// checked by `tix serve`, which is the only command that needs them.
+fn webhook_settings(a: &AccountConfig, kind: ChannelKind) -> Result<()> {
+    let name = a.name.get_ref();
+    if let Some(id) = &a.id {
+        let id_text = &id.get_ref().0;
+        if id_text.trim().is_empty() || id_text.trim() != id_text {
+            return err(
+                &id.span(),
+                "an account id cannot be empty or start or end with spaces",
+            );
+        }
+        if id_text.chars().any(char::is_control) {
+            return err(
+                &id.span(),
+                "an account id cannot contain control characters",
+            );
+        }
+    }
+    let receives = WEBHOOK_CHANNELS.contains(&kind);
+    let handshake = matches!(
+        kind,
+        ChannelKind::Messenger | ChannelKind::Instagram | ChannelKind::Whatsapp
+    );
+    for (plain_key, env_key, what) in [
+        (&a.secret, &a.secret_env, "secret"),
+        (&a.verify_token, &a.verify_token_env, "verify_token"),
+    ] {
+        if let (Some(_), Some(env)) = (plain_key, env_key) {
+            return err(
+                &env.span(),
+                format!("account \"{name}\" gives both {what} and {what}_env; keep one"),
+            );
+        }
+        if let Some(v) = plain_key
+            && v.get_ref().0.is_empty()
+        {
+            return err(&v.span(), format!("{what} is empty"));
+        }
+        if let Some(env) = env_key {
+            let var = env.get_ref();
+            if var.is_empty() || var.contains(['=', '\0']) || var.chars().any(char::is_whitespace) {
+                return err(
+                    &env.span(),
+                    format!(
+                        "{what}_env must name an environment variable, such as \"TIX_LINE_SECRET\""
+                    ),
+                );
+            }
+        }
+    }
+    let secret_span = a
+        .secret
+        .as_ref()
+        .map(Spanned::span)
+        .or_else(|| a.secret_env.as_ref().map(Spanned::span));
+    if let Some(span) = &secret_span
+        && !receives
+    {
+        let known: Vec<&str> = WEBHOOK_CHANNELS.iter().map(|c| c.as_str()).collect();
+        return err(
+            span,
+            format!(
+                "tix serve receives no {kind} webhooks, so a {kind} account has no secret \
+                 (webhooks come from: {})",
+                known.join(", ")
+            ),
+        );
+    }
+    let token_span = a
+        .verify_token
+        .as_ref()
+        .map(Spanned::span)
+        .or_else(|| a.verify_token_env.as_ref().map(Spanned::span));
+    if let Some(span) = &token_span
+        && !handshake
+    {
+        return err(
+            span,
+            format!(
+                "verify_token is for the subscription handshake of messenger, instagram and \
+                 whatsapp accounts; a {kind} account has none"
+            ),
+        );
+    }
+    match (&a.callback_url, kind) {
+        (Some(url), ChannelKind::Shopee) => {
+            let u = url.get_ref();
+            if !(u.starts_with("https://") || u.starts_with("http://"))
+                || u.chars().any(char::is_whitespace)
+            {
+                return err(
+                    &url.span(),
+                    "callback_url must be the full URL registered with Shopee, such as \
+                     \"https://shop.example.com/shopee\"",
+                );
+            }
+        }
+        (Some(url), _) => {
+            return err(
+                &url.span(),
+                format!(
+                    "callback_url is for shopee accounts (Shopee signs it); a {kind} account has none"
+                ),
+            );
+        }
+        (None, ChannelKind::Shopee) => {
+            if let Some(span) = &secret_span {
+                return err(
+                    span,
+                    format!(
+                        "shopee account \"{name}\" has a secret but no callback_url: Shopee \
+                         signs the callback URL together with the body, so set callback_url to \
+                         the URL registered with Shopee"
+                    ),
+                );
+            }
+        }
+        (None, _) => {}
+    }
+    Ok(())
 }
 
 /// A name that is printed in lists and journal lines: not empty, no control characters.

@@ -10,11 +10,12 @@
 //! by kind, never turned into a message. A payload that lacks what a message needs is an error
 //! naming the JSON path, such as `entry[0].messaging[2].message.mid`.
 //!
-//! The channel account of every message is the platform's own id of the shop's account (LINE
+//! The parsers give every message the platform's own id of the shop's account (LINE
 //! `destination`, the page or Instagram account id, WhatsApp's phone number id, Shopee's
-//! `shop_id`), used as the account name. Matching those ids to accounts named in the config file
-//! comes with that config.
+//! `shop_id`) as its account; [`accounts::AccountIds`] then swaps in the name of the configured
+//! account with that id, for `tix import` and `tix serve` alike.
 
+pub mod accounts;
 pub mod line;
 pub mod meta;
 pub mod shopee;
