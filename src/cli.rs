@@ -57,6 +57,12 @@ pub enum Command {
     /// List or merge contacts
     #[command(subcommand)]
     Contacts(ContactsCommand),
+    /// Public comments on the shop's Facebook and Instagram posts: list, reply privately
+    #[command(subcommand)]
+    Comments(CommentsCommand),
+    /// Product reviews of the shop's Shopee and Lazada listings: list, convert to a ticket
+    #[command(subcommand)]
+    Reviews(ReviewsCommand),
     /// Report a period: tickets created, replied, closed and open, response and resolution
     /// times, by agent, team, channel and label, and per day
     Stats(StatsArgs),
@@ -124,8 +130,9 @@ pub struct ImportArgs {
     /// Files to import
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// The files' format: auto, jsonl, csv, or a channel's webhook payloads (line, messenger,
-    /// instagram, whatsapp, facebook, shopee); auto picks by extension, then by content
+    /// The files' format: auto, jsonl, csv, a channel's webhook payloads (line, messenger,
+    /// instagram, whatsapp, facebook, shopee), or reviews (product reviews as JSON Lines); auto
+    /// picks by extension, then by content, and never guesses reviews
     #[arg(long, default_value = "auto")]
     pub format: Format,
     /// Import the valid lines and write the invalid ones to the rejects file
@@ -305,6 +312,38 @@ pub enum ContactsCommand {
     },
     /// Move every conversation of contact FROM to contact INTO (undo moves them back)
     Merge { from: i64, into: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CommentsCommand {
+    /// Comments waiting for an answer, newest first
+    List {
+        /// Handled comments too (answered, or the page's own)
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Answer a comment privately: the reply goes to the commenter's DM conversation, opened
+    /// (or reused) as a ticket linked to the comment
+    Reply { id: i64, text: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewsCommand {
+    /// Reviews not yet converted, newest first
+    List {
+        /// Converted reviews too
+        #[arg(long)]
+        all: bool,
+        /// Only reviews rated below N stars (2 to 5)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(2..=5))]
+        rating_below: Option<u8>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Open (or reuse) the reviewer's chat on the marketplace as a ticket linked to the review
+    Convert { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]

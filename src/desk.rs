@@ -3,6 +3,7 @@
 //! Arrivals from every source, agents' actions from the command line and the inbox, and undo all
 //! come through here, and every change is journalled in the same transaction that makes it.
 
+pub mod comments;
 mod routing;
 
 use std::collections::hash_map::Entry;
@@ -609,70 +610,8 @@ impl Desk {
         if text.trim().is_empty() {
             return refused("a reply needs some text");
         }
-        self.store.write(|sql| {
-            let Some(t) = sql.ticket(ticket)? else {
-                return refused(format!("there is no ticket #{ticket}"));
-            };
-            if t.lifecycle.status == Status::Spam {
-                return refused(format!("#{ticket} is spam; mark it not spam to reply"));
-            }
-            if let Some(window) = t.channel.reply_window()
-                && let Some(last_in) = sql.last_inbound_at(t.conversation_id)?
-                && ctx.at - last_in > window
-            {
-                return refused(format!(
-                    "#{ticket}: {} allows a reply only within {} hours of the customer's last \
-                     message, and they last wrote {} ago; wait for them to write again",
-                    t.channel.as_str(),
-                    window / 3_600_000,
-                    time::age(ctx.at - last_in)
-                ));
-            }
-            let account = sql.account_of_conversation(t.conversation_id)?;
-            let last = sql.last_message_id()?;
-            let mut writer = sql.arrival_writer()?;
-            // Our own id for the reply; an imported message may hold one like it, so take the
-            // next free one.
-            let mut attempt = 0;
-            let message = loop {
-                attempt += 1;
-                let external_id = match attempt {
-                    1 => format!("tix-out-{}", last + 1),
-                    _ => format!("tix-out-{}-{attempt}", last + 1),
-                };
-                let stored = writer.insert_message(&NewMessage {
-                    account_id: account,
-                    external_id: &external_id,
-                    conversation_id: t.conversation_id,
-                    ticket,
-                    direction: Direction::Out,
-                    author: Some(&ctx.agent),
-                    kind: crate::domain::MessageKind::Text,
-                    body: text,
-                    sent_at: ctx.at,
-                })?;
-                if let Some(id) = stored {
-                    break id;
-                }
-            };
-            drop(writer);
-            sql.record_reply(ticket, message, ctx.at)?;
-            sql.index_messages_after(last)?;
-            journal(
-                sql,
-                &Change::Reply { ticket, message },
-                &ctx.actor(),
-                ctx.at,
-                None,
-                None,
-            )?;
-            Ok(Done {
-                summary: format!("replied on #{ticket}"),
-                changed: vec![ticket],
-                skipped: vec![],
-                undoable: false,
-            })
-        })
+        self.store
+            .write(|sql| reply_in(sql, ctx, ticket, text, true))
     }
 
     /// Moves every conversation of `from` to `into`. Undo moves them back.
@@ -1479,6 +1418,80 @@ fn action_changes(sql: &Sql<'_>, action: i64) -> Result<Vec<Change>> {
             })
         })
         .collect()
+}
+
+/// Stores a reply on a ticket, in the caller's transaction. `check_window` holds it to the
+/// channel's reply window; a private reply to a comment has its own window instead.
+fn reply_in(
+    sql: &Sql<'_>,
+    ctx: &Ctx,
+    ticket: TicketNumber,
+    text: &str,
+    check_window: bool,
+) -> Result<Done> {
+    let Some(t) = sql.ticket(ticket)? else {
+        return refused(format!("there is no ticket #{ticket}"));
+    };
+    if t.lifecycle.status == Status::Spam {
+        return refused(format!("#{ticket} is spam; mark it not spam to reply"));
+    }
+    if check_window
+        && let Some(window) = t.channel.reply_window()
+        && let Some(last_in) = sql.last_inbound_at(t.conversation_id)?
+        && ctx.at - last_in > window
+    {
+        return refused(format!(
+            "#{ticket}: {} allows a reply only within {} hours of the customer's last \
+             message, and they last wrote {} ago; wait for them to write again",
+            t.channel.as_str(),
+            window / 3_600_000,
+            time::age(ctx.at - last_in)
+        ));
+    }
+    let account = sql.account_of_conversation(t.conversation_id)?;
+    let last = sql.last_message_id()?;
+    let mut writer = sql.arrival_writer()?;
+    // Our own id for the reply; an imported message may hold one like it, so take the
+    // next free one.
+    let mut attempt = 0;
+    let message = loop {
+        attempt += 1;
+        let external_id = match attempt {
+            1 => format!("tix-out-{}", last + 1),
+            _ => format!("tix-out-{}-{attempt}", last + 1),
+        };
+        let stored = writer.insert_message(&NewMessage {
+            account_id: account,
+            external_id: &external_id,
+            conversation_id: t.conversation_id,
+            ticket,
+            direction: Direction::Out,
+            author: Some(&ctx.agent),
+            kind: crate::domain::MessageKind::Text,
+            body: text,
+            sent_at: ctx.at,
+        })?;
+        if let Some(id) = stored {
+            break id;
+        }
+    };
+    drop(writer);
+    sql.record_reply(ticket, message, ctx.at)?;
+    sql.index_messages_after(last)?;
+    journal(
+        sql,
+        &Change::Reply { ticket, message },
+        &ctx.actor(),
+        ctx.at,
+        None,
+        None,
+    )?;
+    Ok(Done {
+        summary: format!("replied on #{ticket}"),
+        changed: vec![ticket],
+        skipped: vec![],
+        undoable: false,
+    })
 }
 
 fn journal(

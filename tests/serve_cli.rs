@@ -294,14 +294,25 @@ fn signed_payloads_of_every_platform_are_stored_under_their_accounts_once() {
     }
     assert_eq!(serve.messages(), stored);
     assert_eq!(serve.tickets().len(), 5);
-    // A page's feed is received on /facebook; comments are acknowledged, not stored yet.
-    let (status, _) = post_signed(&serve, "/facebook", "messenger-feed-comment.json");
-    assert_eq!(status, 200);
+    // A page's feed is received on /facebook; its comments go to the comments area, never to
+    // the messages, and a redelivery adds nothing.
+    for _ in 0..2 {
+        let (status, _) = post_signed(&serve, "/facebook", "messenger-feed-comment.json");
+        assert_eq!(status, 200);
+    }
     assert_eq!(serve.messages(), stored);
     let log = serve.log();
     assert!(log.contains("POST /line 200 1 message, 1 new"), "{log}");
     assert!(
         log.contains("POST /line 200 1 message, 0 new, 1 duplicate"),
+        "{log}"
+    );
+    assert!(
+        log.contains("POST /facebook 200 1 comment, 1 new, 0 duplicates"),
+        "{log}"
+    );
+    assert!(
+        log.contains("POST /facebook 200 1 comment, 0 new, 1 duplicate"),
         "{log}"
     );
 }

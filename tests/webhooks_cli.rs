@@ -294,7 +294,7 @@ fn messenger_text_and_sticker_samples_import_on_their_own() {
 }
 
 #[test]
-fn instagram_samples_give_one_conversation_with_the_echo_outgoing_and_comments_counted() {
+fn instagram_samples_give_one_conversation_with_the_echo_outgoing_and_the_comment_stored() {
     let files = fixtures(&[
         "instagram-text.json",
         "instagram-echo.json",
@@ -309,7 +309,7 @@ fn instagram_samples_give_one_conversation_with_the_echo_outgoing_and_comments_c
         Some("skipped: 1 postback, 1 reaction, 1 read, 1 unsend")
     );
     assert!(
-        summary.contains("\n1 comment (not stored yet: comments come with the comments area)\n"),
+        summary.contains("\ncomments: read 1, new 1, duplicates 0\n"),
         "{summary}"
     );
     let t = only(tix.tickets());
@@ -322,8 +322,14 @@ fn instagram_samples_give_one_conversation_with_the_echo_outgoing_and_comments_c
         .map(|(d, _, _)| d)
         .collect();
     assert_eq!(directions, ["in", "out", "in"]);
-    // The commenter is not made a contact: comments are not stored yet.
+    // The commenter is the customer who wrote in: the same identity on the same account, so
+    // still one contact.
     only(tix.contacts());
+    let again = tix.import("auto", &files);
+    assert!(
+        again.contains("\ncomments: read 1, new 0, duplicates 1\n"),
+        "{again}"
+    );
 }
 
 #[test]
@@ -376,7 +382,7 @@ fn whatsapp_business_app_echo_is_the_shops_outgoing_message() {
 }
 
 #[test]
-fn facebook_feed_comments_are_counted_and_nothing_is_stored() {
+fn facebook_feed_comments_are_stored_as_comments_never_as_tickets() {
     let files = fixtures(&[
         "messenger-feed-comment.json",
         "messenger-feed-comment-by-page.json",
@@ -384,11 +390,12 @@ fn facebook_feed_comments_are_counted_and_nothing_is_stored() {
     let (tix, summary) = import_both_ways("facebook", &files);
     assert_eq!(summary_count(&summary, "read"), 0);
     assert!(
-        summary.contains("\n2 comments (not stored yet: comments come with the comments area)\n"),
+        summary.contains("\ncomments: read 2, new 2, duplicates 0\n"),
         "{summary}"
     );
     assert!(tix.tickets().is_empty());
-    assert!(tix.contacts().is_empty());
+    // The commenter is a contact; the page's own comment makes none.
+    assert_eq!(only(tix.contacts())["name"], "Jane Customer");
 }
 
 #[test]

@@ -11,9 +11,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Setup;
 use crate::cli::ImportArgs;
+use crate::desk::comments::Stored;
 use crate::desk::{Desk, IngestReport};
 use crate::domain::{Inbound, text};
 use crate::sources::import::{self, Content, Record};
+use crate::sources::reviews::Review;
+use crate::sources::webhooks::Comment;
 use crate::sources::webhooks::accounts::AccountIds;
 
 /// How many problems are printed before the rest are only counted.
@@ -124,6 +127,7 @@ pub fn run(setup: &Setup, args: &ImportArgs) -> Result<()> {
     );
     let mut done_bytes = 0;
     let mut not_messages = NotMessages::default();
+    let mut areas = Areas::default();
     let account_ids = AccountIds::from_config(&setup.config);
     for file in &args.files {
         let mut reader = open(file, args)?;
@@ -142,7 +146,12 @@ pub fn run(setup: &Setup, args: &ImportArgs) -> Result<()> {
                     for (kind, n) in p.skipped {
                         *not_messages.skipped.entry(kind).or_default() += n;
                     }
-                    not_messages.comments += p.comments.len();
+                    areas.comments.extend(p.comments);
+                    areas.flush_if_full(batcher.desk())?;
+                }
+                Ok(Content::Review(r)) => {
+                    areas.reviews.push(r);
+                    areas.flush_if_full(batcher.desk())?;
                 }
                 Err(ref why) => rejects.add(file, &record, why, reader.header())?,
             }
@@ -150,6 +159,7 @@ pub fn run(setup: &Setup, args: &ImportArgs) -> Result<()> {
         done_bytes += last;
     }
     batcher.flush()?;
+    areas.flush(batcher.desk())?;
     bar.finish_and_clear();
     let r = batcher.report;
     let secs = started.elapsed().as_secs_f64();
@@ -166,6 +176,7 @@ pub fn run(setup: &Setup, args: &ImportArgs) -> Result<()> {
         r.read as f64 / secs.max(1e-9)
     );
     not_messages.print();
+    areas.print();
     rejects.finish()
 }
 
@@ -174,7 +185,58 @@ pub fn run(setup: &Setup, args: &ImportArgs) -> Result<()> {
 struct NotMessages {
     /// Events that are not messages (read receipts, follows, statuses, …), by kind.
     skipped: BTreeMap<String, usize>,
-    comments: usize,
+}
+
+/// Comments and reviews on their way to their own areas, stored a batch at a time.
+#[derive(Default)]
+struct Areas {
+    comments: Vec<Comment>,
+    reviews: Vec<Review>,
+    comments_read: usize,
+    reviews_read: usize,
+    comments_stored: Stored,
+    reviews_stored: Stored,
+}
+
+impl Areas {
+    /// Pending comments or reviews held before they are written in one transaction.
+    const BATCH: usize = 2_000;
+
+    fn flush_if_full(&mut self, desk: &mut Desk) -> Result<()> {
+        if self.comments.len() + self.reviews.len() >= Self::BATCH {
+            self.flush(desk)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, desk: &mut Desk) -> Result<()> {
+        if !self.comments.is_empty() {
+            self.comments_read += self.comments.len();
+            self.comments_stored
+                .add(desk.store_comments(&self.comments)?);
+            self.comments.clear();
+        }
+        if !self.reviews.is_empty() {
+            self.reviews_read += self.reviews.len();
+            self.reviews_stored.add(desk.store_reviews(&self.reviews)?);
+            self.reviews.clear();
+        }
+        Ok(())
+    }
+
+    fn print(&self) {
+        for (what, read, stored) in [
+            ("comments", self.comments_read, self.comments_stored),
+            ("reviews", self.reviews_read, self.reviews_stored),
+        ] {
+            if read > 0 {
+                println!(
+                    "{what}: read {read}, new {}, duplicates {}",
+                    stored.new, stored.duplicates
+                );
+            }
+        }
+    }
 }
 
 impl NotMessages {
@@ -186,13 +248,6 @@ impl NotMessages {
                 .map(|(kind, n)| format!("{n} {}", text::sanitize(kind, true)))
                 .collect();
             println!("skipped: {}", kinds.join(", "));
-        }
-        if self.comments > 0 {
-            println!(
-                "{} comment{} (not stored yet: comments come with the comments area)",
-                self.comments,
-                if self.comments == 1 { "" } else { "s" }
-            );
         }
     }
 }

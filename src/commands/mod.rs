@@ -1,5 +1,6 @@
 //! What each command-line command does. `main` parses the arguments and hands them here.
 
+mod areas;
 pub mod import;
 mod print;
 mod rules;
@@ -156,6 +157,8 @@ pub fn run(cli: Cli) -> Result<()> {
             let ctx = setup.ctx()?;
             report(setup.open_desk()?.merge_contacts(&ctx, from, into))
         }
+        Command::Comments(cmd) => areas::comments(&setup, cmd),
+        Command::Reviews(cmd) => areas::reviews(&setup, cmd),
         Command::Stats(args) => stats::run(&setup, &args),
         Command::Undo => {
             let ctx = setup.ctx()?;
@@ -269,7 +272,7 @@ fn ticket(setup: &Setup, cmd: TicketCommand) -> Result<()> {
 }
 
 /// Prints what an action did, or turns a refusal into an error that exits with 1.
-fn report(done: Result<Done, DeskError>) -> Result<()> {
+pub(crate) fn report(done: Result<Done, DeskError>) -> Result<()> {
     let done = done?;
     let mut line = text::sanitize(&done.summary, true);
     if done.undoable {

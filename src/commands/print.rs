@@ -212,6 +212,10 @@ fn event_detail(kind: &str, payload: &serde_json::Value) -> String {
                 (None, None) => String::new(),
             }
         }
+        "linked" => format!(
+            ": {}",
+            text::sanitize(&crate::desk::comments::describe_link(payload), true)
+        ),
         "labelled" | "unlabelled" => s(&payload["label"])
             .map(|l| format!(" \"{l}\""))
             .unwrap_or_default(),

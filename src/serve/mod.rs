@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::desk::{Desk, IngestReport};
 use crate::domain::{ChannelKind, Inbound, text};
 use crate::sources::webhooks::accounts::AccountIds;
-use crate::sources::webhooks::{Parsed, WebhookFormat, detect};
+use crate::sources::webhooks::{Comment, Parsed, WebhookFormat, detect};
 
 /// The largest body accepted; larger ones get 413. Real deliveries are a few kilobytes.
 pub const MAX_BODY: usize = 1 << 20;
@@ -117,8 +117,9 @@ impl Answer {
 #[derive(Debug)]
 pub enum Accepted {
     /// Nothing to store: an empty body (Shopee checks the address so) or a payload holding no
-    /// messages (LINE's address check, receipts, statuses).
+    /// messages or comments (LINE's address check, receipts, statuses).
     Nothing(String),
+    /// Messages or comments to store.
     Messages(Parsed),
 }
 
@@ -335,7 +336,7 @@ impl Receiver {
             }
         }
         self.ids.name_accounts(&mut parsed);
-        if parsed.messages.is_empty() {
+        if parsed.messages.is_empty() && parsed.comments.is_empty() {
             return Ok(Accepted::Nothing(describe_not_stored(&parsed)));
         }
         Ok(Accepted::Messages(parsed))
@@ -390,9 +391,20 @@ impl Receiver {
             Ok(Accepted::Messages(parsed)) => {
                 let n = parsed.messages.len();
                 let extra = describe_not_stored(&parsed);
-                match store.store(parsed.messages) {
+                let c = parsed.comments.len();
+                match store.store(parsed.messages, parsed.comments) {
                     Ok(stored) => {
-                        let mut note = format!("{n} message{}, {stored}", plural(n));
+                        let mut note = if c == 0 {
+                            format!("{n} message{}, {stored}", plural(n))
+                        } else if n == 0 {
+                            format!("{c} comment{}, {stored}", plural(c))
+                        } else {
+                            format!(
+                                "{n} message{}, {c} comment{}, {stored}",
+                                plural(n),
+                                plural(c)
+                            )
+                        };
                         if !extra.is_empty() && extra != "nothing to store" {
                             note.push_str("; ");
                             note.push_str(&extra);
@@ -406,17 +418,13 @@ impl Receiver {
     }
 }
 
-/// What a payload held that is not stored: skipped events and comments, or "nothing to store".
+/// What a payload held that is not stored: skipped events, or "nothing to store".
 fn describe_not_stored(parsed: &Parsed) -> String {
-    let mut parts: Vec<String> = parsed
+    let parts: Vec<String> = parsed
         .skipped
         .iter()
         .map(|(kind, n)| format!("{n} {kind} skipped"))
         .collect();
-    if !parsed.comments.is_empty() {
-        let n = parsed.comments.len();
-        parts.push(format!("{n} comment{} not stored", plural(n)));
-    }
     if parts.is_empty() {
         "nothing to store".into()
     } else {
@@ -473,9 +481,10 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// One request's messages on their way to the store, and where the outcome goes.
+/// One request's messages and comments on their way to the store, and where the outcome goes.
 struct Job {
     messages: Vec<Inbound>,
+    comments: Vec<Comment>,
     done: mpsc::Sender<Result<String, String>>,
 }
 
@@ -485,11 +494,15 @@ struct Store {
 }
 
 impl Store {
-    /// Stores messages and waits until they are committed; says how they fared.
-    fn store(&self, messages: Vec<Inbound>) -> Result<String, String> {
+    /// Stores messages and comments and waits until they are committed; says how they fared.
+    fn store(&self, messages: Vec<Inbound>, comments: Vec<Comment>) -> Result<String, String> {
         let (done, outcome) = mpsc::channel();
         self.jobs
-            .send(Job { messages, done })
+            .send(Job {
+                messages,
+                comments,
+                done,
+            })
             .map_err(|_| "the store has stopped".to_string())?;
         outcome
             .recv()
@@ -515,9 +528,30 @@ fn write_loop(mut desk: Desk, jobs: mpsc::Receiver<Job>) {
             .iter()
             .flat_map(|j| j.messages.iter().cloned())
             .collect();
+        let comments: Vec<Comment> = batch
+            .iter()
+            .flat_map(|j| j.comments.iter().cloned())
+            .collect();
         let outcome = desk
             .ingest(&messages)
-            .map(|r| describe_report(&r, batch.len()))
+            .and_then(|r| {
+                let mut said = describe_report(&r, batch.len());
+                if !comments.is_empty() {
+                    let c = desk.store_comments(&comments)?;
+                    let counted = format!(
+                        "{} new, {} duplicate{}",
+                        c.new,
+                        c.duplicates,
+                        plural(c.duplicates)
+                    );
+                    said = if messages.is_empty() {
+                        counted
+                    } else {
+                        format!("{said}; comments: {counted}")
+                    };
+                }
+                Ok(said)
+            })
             .map_err(|e| format!("{e:#}"));
         for job in batch {
             // The request may have gone away meanwhile; its messages are stored all the same.

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::domain::time::parse_time;
 use crate::domain::{ChannelKind, Direction, Inbound, MessageKind, UnknownName};
+use crate::sources::reviews::{Review, parse_review_line};
 use crate::sources::webhooks::{self, Parsed, WebhookFormat};
 
 /// How an import file is written. `Auto` decides from the file name, then from its content.
@@ -28,10 +29,13 @@ pub enum Format {
     Csv,
     /// A platform's webhook payloads, one per line or one (pretty-printed or not) per file.
     Webhook(WebhookFormat),
+    /// Marketplace product reviews in canonical JSON Lines (see [`crate::sources::reviews`]).
+    /// Never guessed: a reviews file looks like JSON Lines of messages until read.
+    Reviews,
 }
 
 impl Format {
-    pub const ALL: [Format; 9] = [
+    pub const ALL: [Format; 10] = [
         Format::Auto,
         Format::Jsonl,
         Format::Csv,
@@ -41,6 +45,7 @@ impl Format {
         Format::Webhook(WebhookFormat::Whatsapp),
         Format::Webhook(WebhookFormat::Facebook),
         Format::Webhook(WebhookFormat::Shopee),
+        Format::Reviews,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +54,7 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::Csv => "csv",
             Format::Webhook(w) => w.as_str(),
+            Format::Reviews => "reviews",
         }
     }
 
@@ -93,6 +99,8 @@ pub enum Content {
     Message(Inbound),
     /// A webhook payload: its messages, the events skipped by kind, and its comments.
     Payload(Parsed),
+    /// A line of a reviews file: one product review.
+    Review(Review),
 }
 
 /// One record of the file (a message, or a webhook payload), parsed or not.
@@ -203,11 +211,12 @@ impl Reader {
             },
             w => w,
         };
-        let jsonl = |src| {
+        let jsonl = |src, reviews| {
             Source::Jsonl(JsonlSource {
                 src,
                 offset: bom,
                 line: 0,
+                reviews,
             })
         };
         let (format, source) = match wanted {
@@ -219,10 +228,11 @@ impl Reader {
                 Format::Webhook(w),
                 Source::Payloads(PayloadSource::new(src, bom, Some(w))),
             ),
-            Wanted::Exactly(_) => (Format::Jsonl, jsonl(src)),
+            Wanted::Exactly(Format::Reviews) => (Format::Reviews, jsonl(src, true)),
+            Wanted::Exactly(_) => (Format::Jsonl, jsonl(src, false)),
             Wanted::Json | Wanted::Any => match PayloadSource::sniff(src, bom)? {
                 Ok((w, payloads)) => (Format::Webhook(w), Source::Payloads(payloads)),
-                Err(src) => (Format::Jsonl, jsonl(src)),
+                Err(src) => (Format::Jsonl, jsonl(src, false)),
             },
         };
         Ok(Reader {
@@ -285,6 +295,8 @@ struct JsonlSource {
     offset: u64,
     /// Lines read so far.
     line: usize,
+    /// The lines are product reviews, not messages.
+    reviews: bool,
 }
 
 impl JsonlSource {
@@ -301,6 +313,7 @@ impl JsonlSource {
                 continue;
             }
             let parsed = match std::str::from_utf8(&raw) {
+                Ok(line) if self.reviews => parse_review_line(line).map(Content::Review),
                 Ok(line) => parse_json_line(line).map(Content::Message),
                 Err(e) => Err(format!(
                     "not valid UTF-8 (bad byte at column {})",
@@ -808,7 +821,7 @@ fn parse_kind(given: &str) -> Result<MessageKind, UnknownName> {
         })
 }
 
-fn parse_sent_at(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_sent_at(text: &str) -> Result<i64, String> {
     let ms = parse_time(text)?;
     let t = text.trim();
     if t.bytes().all(|b| b.is_ascii_digit()) && !PLAUSIBLE_MILLIS.contains(&ms) {
@@ -1438,7 +1451,7 @@ mod tests {
         assert_eq!(
             e,
             "unknown format \"xml\" (expected one of: auto, jsonl, csv, line, messenger, instagram, \
-             whatsapp, facebook, shopee)"
+             whatsapp, facebook, shopee, reviews)"
         );
     }
 

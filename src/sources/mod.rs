@@ -2,5 +2,6 @@
 //! arrival path in [`crate::desk`].
 
 pub mod import;
+pub mod reviews;
 pub mod simulate;
 pub mod webhooks;

@@ -3,6 +3,7 @@
 //! [`Store`] owns a connection and its settings; [`Sql`] is a typed view of that connection (or of
 //! a write transaction on it) that the rest of the program calls instead of writing queries.
 
+mod comments;
 mod queries;
 mod report;
 mod routing;
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use comments::*;
 pub use queries::*;
 pub use report::*;
 pub use routing::*;
@@ -24,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v2.sql"),
     include_str!("schema_v3.sql"),
     include_str!("schema_v4.sql"),
+    include_str!("schema_v5.sql"),
 ];
 
 /// Errors from the store: SQLite's own, or a database we cannot use.

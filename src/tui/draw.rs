@@ -476,6 +476,7 @@ pub fn describe_event(
             None => format!("{name} cleared"),
         },
         ("note_added" | "note_removed" | "replied", _) => return None,
+        ("linked", _) => crate::desk::comments::describe_link(payload),
         ("no_agent_available", _) => {
             let why: Vec<&str> = payload["why"]
                 .as_array()
