@@ -686,9 +686,9 @@ fn respond(receiver: &Receiver, store: &Store, mut request: tiny_http::Request) 
     if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", "text/plain; charset=utf-8") {
         response.add_header(h);
     }
-    let sent = request.respond(response);
+    // Logged before answering, so the log already holds the line when the sender hears back.
     eprintln!("{}", text::sanitize(&line, true));
-    if let Err(e) = sent {
+    if let Err(e) = request.respond(response) {
         eprintln!("{} could not send the answer: {e}", stamp());
     }
 }
