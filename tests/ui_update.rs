@@ -852,3 +852,87 @@ required = true
     w.key(KeyCode::Char('c'));
     assert_eq!(w.status(1), Status::Closed, "{}", w.notice());
 }
+
+#[test]
+fn comments_and_reviews_have_their_views_a_private_reply_and_a_conversion_make_tickets() {
+    use tix::sources::reviews::Review;
+    use tix::sources::webhooks::Comment;
+    let mut w = World::new(&handful());
+    w.writer
+        .store_comments(&[Comment {
+            channel: ChannelKind::Messenger,
+            account: "page-1".into(),
+            comment_id: "c-1".into(),
+            post_id: Some("post-9".into()),
+            parent_id: Some("post-9".into()),
+            author_id: Some("FB77".into()),
+            author_name: Some("Nok".into()),
+            text: "How much is the blue one?".into(),
+            created_at: NOW - 30 * MINUTE,
+            direction: Direction::In,
+        }])
+        .unwrap();
+    w.writer
+        .store_reviews(&[Review {
+            platform: ChannelKind::Shopee,
+            account: None,
+            product: "Linen shirt".into(),
+            rating: 2,
+            author: "buyer_88".into(),
+            author_id: Some("S88".into()),
+            text: "the colour is not as shown".into(),
+            created_at: NOW - 60 * MINUTE,
+            review_id: "r-1".into(),
+        }])
+        .unwrap();
+    w.send(Msg::Tick(NOW + 1_000));
+    let labels: Vec<(String, i64)> = w
+        .app
+        .views
+        .iter()
+        .map(|v| (v.label.clone(), v.count))
+        .collect();
+    assert_eq!(
+        labels[6..8],
+        [("Comments".into(), 1), ("Reviews".into(), 1)]
+    );
+
+    // The Comments view: r answers privately, in a new Messenger ticket for Nok.
+    w.key(KeyCode::Char('7'));
+    assert!(w.app.in_area());
+    assert_eq!(w.app.area.comments[0].text, "How much is the blue one?");
+    w.key(KeyCode::Char('r'));
+    w.keys("It is 390 baht");
+    w.key(KeyCode::Enter);
+    assert!(!w.notice_is_error(), "{}", w.notice());
+    assert!(w.notice().contains("replied privately"), "{}", w.notice());
+    let ticket = w
+        .app
+        .thread
+        .ticket
+        .clone()
+        .expect("the new ticket is shown");
+    assert_eq!(ticket.channel, ChannelKind::Messenger);
+    assert!(w.app.area.comments.is_empty(), "the comment is handled");
+
+    // The Reviews view: Enter turns the review into a Shopee ticket.
+    w.key(KeyCode::Char('8'));
+    assert_eq!(w.app.area.reviews[0].rating, 2);
+    w.key(KeyCode::Enter);
+    assert!(w.notice().contains("converted review"), "{}", w.notice());
+    let ticket = w
+        .app
+        .thread
+        .ticket
+        .clone()
+        .expect("the new ticket is shown");
+    assert_eq!(ticket.channel, ChannelKind::Shopee);
+    assert!(w.app.area.reviews.is_empty());
+    // Ticket actions wait for a ticket.
+    w.key(KeyCode::Char('c'));
+    assert!(
+        w.notice().contains("become tickets first"),
+        "{}",
+        w.notice()
+    );
+}

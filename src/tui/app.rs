@@ -126,12 +126,52 @@ pub enum Effect {
     Quit,
 }
 
+/// What a sidebar entry lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewKind {
+    Tickets(Queue),
+    /// Public comments waiting for someone.
+    Comments,
+    /// Marketplace reviews waiting for someone.
+    Reviews,
+}
+
 /// A sidebar entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewEntry {
     pub label: String,
-    pub queue: Queue,
+    pub kind: ViewKind,
     pub count: i64,
+}
+
+impl ViewEntry {
+    /// The ticket queue of the view, if it lists tickets.
+    pub fn queue(&self) -> Option<&Queue> {
+        match &self.kind {
+            ViewKind::Tickets(q) => Some(q),
+            _ => None,
+        }
+    }
+}
+
+/// The Comments or Reviews view's rows, newest first: a page at a time, like the queues.
+#[derive(Debug, Clone, Default)]
+pub struct AreaList {
+    pub comments: Vec<crate::store::CommentRow>,
+    pub reviews: Vec<crate::store::ReviewRow>,
+    pub cursor: usize,
+    pub offset: usize,
+    pub at_bottom: bool,
+}
+
+impl AreaList {
+    pub fn len(&self) -> usize {
+        self.comments.len().max(self.reviews.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Which pane keys go to.
@@ -197,6 +237,8 @@ pub enum InputPurpose {
     Note,
     Reply,
     FieldValue(String),
+    /// A private reply to this public comment.
+    CommentReply(i64),
 }
 
 impl InputPurpose {
@@ -205,6 +247,7 @@ impl InputPurpose {
             InputPurpose::Note => "Internal note".into(),
             InputPurpose::Reply => "Reply to the customer".into(),
             InputPurpose::FieldValue(name) => format!("Set {name}"),
+            InputPurpose::CommentReply(id) => format!("Private reply to comment {id}"),
         }
     }
 }
@@ -268,6 +311,8 @@ pub struct App {
     pub views: Vec<ViewEntry>,
     pub view: usize,
     pub list: List,
+    /// The rows of the Comments or Reviews view, when that is the view.
+    pub area: AreaList,
     pub thread: Thread,
     pub focus: Focus,
     pub mode: Mode,
@@ -297,6 +342,7 @@ impl App {
             views: Vec::new(),
             view: 0,
             list: List::default(),
+            area: AreaList::default(),
             thread: Thread::default(),
             focus: Focus::List,
             mode: Mode::Normal,
@@ -347,29 +393,114 @@ impl App {
         views.push(("Follow-up".into(), Queue::FollowUp));
         views.push(("Closed".into(), Queue::Closed));
         views.push(("Spam".into(), Queue::Spam));
-        for (name, f) in &self.opts.saved_views {
-            views.push((name.clone(), Queue::Saved(f.clone())));
-        }
-        let current = self.views.get(self.view).map(|v| v.queue.clone());
-        let mut entries = Vec::with_capacity(views.len());
+        let current = self.views.get(self.view).map(|v| v.kind.clone());
+        let mut entries = Vec::with_capacity(views.len() + 2);
         for (label, queue) in views {
             let count = sql.queue_count(&queue)?;
             entries.push(ViewEntry {
                 label,
-                queue,
+                kind: ViewKind::Tickets(queue),
+                count,
+            });
+        }
+        let (comments, reviews) = sql.unhandled_counts()?;
+        entries.push(ViewEntry {
+            label: "Comments".into(),
+            kind: ViewKind::Comments,
+            count: comments,
+        });
+        entries.push(ViewEntry {
+            label: "Reviews".into(),
+            kind: ViewKind::Reviews,
+            count: reviews,
+        });
+        for (name, f) in &self.opts.saved_views {
+            let queue = Queue::Saved(f.clone());
+            let count = sql.queue_count(&queue)?;
+            entries.push(ViewEntry {
+                label: name.clone(),
+                kind: ViewKind::Tickets(queue),
                 count,
             });
         }
         self.views = entries;
         self.view = current
-            .and_then(|q| self.views.iter().position(|v| v.queue == q))
+            .and_then(|k| self.views.iter().position(|v| v.kind == k))
             .unwrap_or(0);
         self.counted_at = self.now;
         Ok(())
     }
 
+    /// The current view's ticket queue; the Comments and Reviews views have none, and every
+    /// list read below comes back empty for them.
     fn queue(&self) -> Queue {
-        self.views[self.view].queue.clone()
+        match &self.views[self.view].kind {
+            ViewKind::Tickets(q) => q.clone(),
+            _ => Queue::Saved(crate::store::SavedFilter::default()),
+        }
+    }
+
+    /// Whether the view lists comments or reviews rather than tickets.
+    pub fn in_area(&self) -> bool {
+        !matches!(self.views[self.view].kind, ViewKind::Tickets(_))
+    }
+
+    /// Reads the first page of the Comments or Reviews view, or the next one.
+    fn load_area(&mut self, more: bool) -> Res<()> {
+        let sql = self.store.read();
+        let limit = (self.list_height() + PAGE) as i64;
+        let kind = self.views[self.view].kind.clone();
+        if !more {
+            self.area = AreaList::default();
+        }
+        let before = match kind {
+            ViewKind::Comments => self.area.comments.last().map(|c| (c.created_at, c.id)),
+            _ => self.area.reviews.last().map(|r| (r.created_at, r.id)),
+        };
+        let filter = crate::store::AreaFilter {
+            before: if more { before } else { None },
+            limit: Some(limit),
+            ..Default::default()
+        };
+        let got = match kind {
+            ViewKind::Comments => {
+                let rows = sql.list_comments(&filter)?;
+                let n = rows.len();
+                self.area.comments.extend(rows);
+                n
+            }
+            ViewKind::Reviews => {
+                let rows = sql.list_reviews(&filter)?;
+                let n = rows.len();
+                self.area.reviews.extend(rows);
+                n
+            }
+            ViewKind::Tickets(_) => 0,
+        };
+        self.area.at_bottom = (got as i64) < limit;
+        self.area.cursor = self.area.cursor.min(self.area.len().saturating_sub(1));
+        Ok(())
+    }
+
+    fn move_area(&mut self, by: isize) -> Res<()> {
+        // The pane beside the list shows the selected comment or review again.
+        self.thread = Thread::default();
+        let target = (self.area.cursor as isize + by).max(0) as usize;
+        while target >= self.area.len() && !self.area.at_bottom {
+            let before = self.area.len();
+            self.load_area(true)?;
+            if self.area.len() == before {
+                break;
+            }
+        }
+        self.area.cursor = target.min(self.area.len().saturating_sub(1));
+        let h = self.list_height();
+        if self.area.cursor < self.area.offset {
+            self.area.offset = self.area.cursor;
+        } else if self.area.cursor >= self.area.offset + h {
+            self.area.offset = self.area.cursor + 1 - h;
+        }
+        Ok(())
     }
 
     fn load_list(&mut self, page: Page) -> Res<()> {
@@ -664,6 +795,13 @@ impl App {
         if recount || self.now - self.counted_at >= COUNT_EVERY_MS {
             self.build_views()?;
         }
+        if self.in_area() {
+            let (cursor, offset) = (self.area.cursor, self.area.offset);
+            self.load_area(false)?;
+            self.area.cursor = cursor.min(self.area.len().saturating_sub(1));
+            self.area.offset = offset.min(self.area.cursor);
+            return Ok(());
+        }
         self.refresh_list()?;
         match self.thread.conversation {
             Some(c) => self.load_thread(c, Vec::new())?,
@@ -694,6 +832,15 @@ impl App {
                     for n in tickets {
                         self.list.marked.remove(n);
                     }
+                }
+                // A review or comment turned into a ticket: show that ticket's thread.
+                if matches!(
+                    outcome.job,
+                    Job::ConvertReview(_) | Job::ReplyComment { .. }
+                ) && let Some(&n) = done.changed.first()
+                    && let Some(t) = self.store.read().ticket(n)?
+                {
+                    self.load_thread(t.conversation_id, Vec::new())?;
                 }
             }
             Err(why) => self.error(why.clone()),
@@ -928,6 +1075,11 @@ fn picker_key<T: Clone>(p: &mut Picker<T>, key: KeyEvent) -> PickerKey {
 impl App {
     /// Runs a command from a key, the palette or a click.
     fn run(&mut self, c: Command) -> Res<Vec<Effect>> {
+        if self.in_area()
+            && let Some(done) = self.run_in_area(c)
+        {
+            return done;
+        }
         let thread_focus = self.focus == Focus::Thread;
         match c {
             Command::Quit => {
@@ -1109,8 +1261,69 @@ impl App {
         self.view = index;
         self.list.marked.clear();
         self.focus = Focus::List;
+        if self.in_area() {
+            self.list = List::default();
+            self.thread = Thread::default();
+            return self.load_area(false);
+        }
         self.load_list(Page::First)?;
         self.load_thread_of_selection()
+    }
+
+    /// Keys in the Comments and Reviews views: moving, a private reply to a comment (`r` or
+    /// Enter), converting a review into a ticket (Enter); the rest as anywhere.
+    fn run_in_area(&mut self, c: Command) -> Option<Res<Vec<Effect>>> {
+        let h = (self.list_height() / 2).max(1) as isize;
+        let moved = match c {
+            Command::Down => self.move_area(1),
+            Command::Up => self.move_area(-1),
+            Command::HalfPageDown => self.move_area(h),
+            Command::HalfPageUp => self.move_area(-h),
+            Command::Top => self.move_area(-(self.area.cursor as isize)),
+            Command::Bottom => self.move_area(isize::MAX / 4),
+            Command::Open | Command::Reply => {
+                let kind = self.views[self.view].kind.clone();
+                return Some(Ok(match kind {
+                    ViewKind::Comments => match self.area.comments.get(self.area.cursor) {
+                        Some(comment) => {
+                            self.mode = Mode::Input(Box::new(Input {
+                                purpose: InputPurpose::CommentReply(comment.id),
+                                area: TextArea::default(),
+                                tickets: Vec::new(),
+                            }));
+                            Vec::new()
+                        }
+                        None => Vec::new(),
+                    },
+                    ViewKind::Reviews if c == Command::Open => {
+                        match self.area.reviews.get(self.area.cursor).map(|r| r.id) {
+                            Some(id) => self.send(Job::ConvertReview(id)),
+                            None => Vec::new(),
+                        }
+                    }
+                    _ => {
+                        self.say("Enter turns a review into a ticket; reply there");
+                        Vec::new()
+                    }
+                }));
+            }
+            Command::Assign
+            | Command::Take
+            | Command::Close
+            | Command::Reopen
+            | Command::Spam
+            | Command::NotSpam
+            | Command::FollowUp
+            | Command::Label
+            | Command::Note
+            | Command::Fields
+            | Command::Mark => {
+                self.say("comments and reviews become tickets first: Enter (or r on a comment)");
+                Ok(())
+            }
+            _ => return None,
+        };
+        Some(moved.map(|()| Vec::new()))
     }
 
     fn scroll_thread(&mut self, up: isize) -> Res<()> {
@@ -1303,10 +1516,14 @@ impl App {
                     self.mode = Mode::Input(Box::new(input));
                     return Ok(Vec::new());
                 }
+                if let InputPurpose::CommentReply(comment) = input.purpose {
+                    return Ok(self.send(Job::ReplyComment { comment, text }));
+                }
                 let ticket = input.tickets[0];
                 let job = match input.purpose {
                     InputPurpose::Note => Job::Note { ticket, text },
                     InputPurpose::Reply => Job::Reply { ticket, text },
+                    InputPurpose::CommentReply(_) => return Ok(Vec::new()),
                     InputPurpose::FieldValue(name) => {
                         let seen = self.targets().1;
                         Job::Act {
@@ -1433,7 +1650,7 @@ impl App {
     pub fn open_count(&self) -> i64 {
         self.views
             .iter()
-            .find(|v| v.queue == Queue::AllOpen)
+            .find(|v| v.kind == ViewKind::Tickets(Queue::AllOpen))
             .map_or(0, |v| v.count)
     }
 }

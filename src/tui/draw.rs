@@ -102,6 +102,9 @@ fn list(frame: &mut Frame<'_>, app: &App, area: Rect) {
     if area.width == 0 || area.height == 0 {
         return;
     }
+    if app.in_area() {
+        return area_list(frame, app, area);
+    }
     let theme = &app.opts.theme;
     let (pos, total) = app.position();
     let view = app.current_view();
@@ -119,8 +122,8 @@ fn list(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if app.list.rows.is_empty() {
-        let hint = match view.queue {
-            crate::store::Queue::Mine(_) => "Nothing assigned to you. A takes a ticket.",
+        let hint = match view.queue() {
+            Some(crate::store::Queue::Mine(_)) => "Nothing assigned to you. A takes a ticket.",
             _ => "No tickets here.",
         };
         frame.render_widget(Paragraph::new(Line::styled(hint, theme.dim)), inner);
@@ -213,6 +216,149 @@ fn row_line<'a>(
     Line::styled(text::fit(&line, w), style)
 }
 
+/// Five stars, `rating` of them filled.
+fn stars(rating: u8) -> String {
+    let r = rating.min(5) as usize;
+    format!("{}{}", "★".repeat(r), "☆".repeat(5 - r))
+}
+
+/// The Comments or Reviews view: newest first, one row each.
+fn area_list(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let theme = &app.opts.theme;
+    let view = app.current_view();
+    let a = &app.area;
+    let title = if a.is_empty() {
+        format!("{} · nothing waiting", view.label)
+    } else {
+        format!("{} · {}/{}", view.label, a.cursor + 1, view.count)
+    };
+    let block = pane(title, app.focus == Focus::List, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let w = inner.width as usize;
+    let rows: Vec<String> = if !a.comments.is_empty() {
+        a.comments
+            .iter()
+            .map(|c| {
+                let left = format!(
+                    "{} {} ",
+                    text::fit(c.platform(), 9),
+                    text::fit(c.author(), 14)
+                );
+                let age = time::age(app.now - c.created_at);
+                let tail_w = w.saturating_sub(text::width(&left) + 5);
+                format!("{left}{}{age:>5}", text::fit(&c.text, tail_w))
+            })
+            .collect()
+    } else {
+        a.reviews
+            .iter()
+            .map(|r| {
+                let left = format!(
+                    "{} {} {} ",
+                    stars(r.rating),
+                    text::fit(r.channel.as_str(), 7),
+                    text::fit(&r.author, 12)
+                );
+                let age = time::age(app.now - r.created_at);
+                let tail_w = w.saturating_sub(text::width(&left) + 5);
+                let tail = format!("{}: {}", r.product, r.text);
+                format!("{left}{}{age:>5}", text::fit(&tail, tail_w))
+            })
+            .collect()
+    };
+    if rows.is_empty() {
+        let hint = "Nothing waiting. Comments and reviews arrive with tix import and tix serve.";
+        frame.render_widget(Paragraph::new(Line::styled(hint, theme.dim)), inner);
+        return;
+    }
+    let lines: Vec<Line<'_>> = rows
+        .into_iter()
+        .enumerate()
+        .skip(a.offset)
+        .take(inner.height as usize)
+        .map(|(i, row)| {
+            let style = if i == a.cursor {
+                theme.selected
+            } else {
+                theme.base
+            };
+            Line::styled(text::fit(&row, w), style)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The selected comment or review in full, with what Enter does.
+fn area_detail(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let theme = &app.opts.theme;
+    let a = &app.area;
+    let off = app.opts.utc_offset;
+    let inner_w = area.width.saturating_sub(2) as usize;
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    let (title, hint) = if let Some(c) = a.comments.get(a.cursor) {
+        lines.push(Line::styled(
+            text::truncate(c.author(), inner_w),
+            theme.customer,
+        ));
+        lines.push(Line::styled(
+            text::truncate(
+                &format!(
+                    "{} comment · {} · post {}",
+                    c.platform(),
+                    clock(c.created_at, off),
+                    c.post_id.as_deref().unwrap_or("?")
+                ),
+                inner_w,
+            ),
+            theme.dim,
+        ));
+        lines.push(Line::raw(""));
+        for l in text::wrap(&c.text, inner_w.max(1)) {
+            lines.push(Line::raw(l));
+        }
+        (
+            format!("Comment {}", c.id),
+            "r or Enter: reply privately in their conversation",
+        )
+    } else if let Some(r) = a.reviews.get(a.cursor) {
+        lines.push(Line::from(vec![
+            Span::styled(stars(r.rating), theme.key),
+            Span::styled(
+                format!("  {}", text::truncate(&r.author, inner_w)),
+                theme.customer,
+            ),
+        ]));
+        lines.push(Line::styled(
+            text::truncate(
+                &format!(
+                    "{} review · {} · {}",
+                    r.channel.as_str(),
+                    clock(r.created_at, off),
+                    r.product
+                ),
+                inner_w,
+            ),
+            theme.dim,
+        ));
+        lines.push(Line::raw(""));
+        for l in text::wrap(&r.text, inner_w.max(1)) {
+            lines.push(Line::raw(l));
+        }
+        (
+            format!("Review {}", r.id),
+            "Enter: turn it into a ticket in the reviewer's conversation",
+        )
+    } else {
+        ("Nothing selected".to_string(), "")
+    };
+    if !hint.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(hint, theme.key));
+    }
+    frame.render_widget(Paragraph::new(lines).block(pane(title, false, theme)), area);
+}
+
 fn clock(ms: Millis, offset: FixedOffset) -> String {
     offset
         .timestamp_millis_opt(ms)
@@ -224,6 +370,9 @@ fn clock(ms: Millis, offset: FixedOffset) -> String {
 fn thread(frame: &mut Frame<'_>, app: &App, area: Rect) {
     if area.width == 0 || area.height == 0 {
         return;
+    }
+    if app.in_area() && app.thread.ticket.is_none() {
+        return area_detail(frame, app, area);
     }
     let theme = &app.opts.theme;
     let t = &app.thread;

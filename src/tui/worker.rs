@@ -30,6 +30,13 @@ pub enum Job {
     MarkRead(TicketNumber),
     /// Run the config's timers: idle and unassigned_for rules, auto-close, backlog hand-over.
     Timers,
+    /// Answer a public comment privately, in the commenter's conversation.
+    ReplyComment {
+        comment: i64,
+        text: String,
+    },
+    /// Turn a review into a ticket in the reviewer's conversation.
+    ConvertReview(i64),
 }
 
 /// The agent actions that work on one or many tickets.
@@ -103,6 +110,8 @@ pub fn perform(desk: &mut Desk, agent: &str, at: Millis, job: Job) -> Outcome {
         Job::Reply { ticket, text } => desk.reply(&ctx, *ticket, text),
         Job::Undo => desk.undo(&ctx),
         Job::Redo => desk.redo(&ctx),
+        Job::ReplyComment { comment, text } => desk.reply_privately(&ctx, *comment, text),
+        Job::ConvertReview(review) => desk.convert_review(&ctx, *review),
         Job::Timers => desk.tick(at).map(|r| Done {
             summary: format!(
                 "timers: {} rules fired, {} auto-closed, {} handed out",
