@@ -244,6 +244,9 @@ pub struct Report {
     pub by_team: Vec<Row>,
     pub by_channel: Vec<Row>,
     pub by_label: Vec<Row>,
+    /// One row per field value ("Resolution: Refunded"), with the values a ticket was closed
+    /// with (or has at the period's end if it was not closed then).
+    pub by_field: Vec<Row>,
     pub days: Vec<DayCounts>,
 }
 
@@ -280,6 +283,7 @@ enum Dimension {
     Team,
     Channel,
     Label,
+    Field,
 }
 
 /// A status change of the journal that still counts (not undone).
@@ -296,6 +300,9 @@ struct Facts {
     status_at_end: Status,
     assignment_at_end: Assignment,
     labels_at_end: BTreeSet<String>,
+    /// Field values as they stood at the ticket's last counted close before the period's end,
+    /// or at the end if it was not closed then: what a closed ticket was closed with.
+    fields: BTreeMap<String, String>,
     /// Counted status changes, in journal order.
     status_lines: Vec<StatusLine>,
     /// Agent replies: author and time, oldest first.
@@ -312,6 +319,7 @@ fn facts(t: &TicketHistory, end: Millis) -> Result<Facts, String> {
         status_at_end: Status::Open,
         assignment_at_end: Assignment::default(),
         labels_at_end: BTreeSet::new(),
+        fields: BTreeMap::new(),
         status_lines: Vec::new(),
         replies: t
             .outbound
@@ -320,13 +328,16 @@ fn facts(t: &TicketHistory, end: Millis) -> Result<Facts, String> {
             .map(|m| (m.author.clone(), m.sent_at))
             .collect(),
     };
+    // Field values as the journal goes, and as they were at each counted status change.
+    let mut fields_now: BTreeMap<String, String> = BTreeMap::new();
+    let mut close_fields: Vec<BTreeMap<String, String>> = Vec::new();
     // Replayed in the order the journal was written: that is the order the changes were made in.
     for row in &t.journal {
         // Only the lines that move status, assignment or labels matter here; other kinds (and
         // kinds added later, whatever their payload) are passed over.
         let change = match row.kind.as_str() {
             "closed" | "reopened" | "marked_spam" | "not_spam" | "status_changed" | "assigned"
-            | "unassigned" | "labelled" | "unlabelled" => {
+            | "unassigned" | "labelled" | "unlabelled" | "field_set" => {
                 serde_json::from_str::<Change>(&row.payload).map_err(|e| {
                     format!(
                         "the journal of #{} has an unreadable line ({}): {e}",
@@ -344,7 +355,9 @@ fn facts(t: &TicketHistory, end: Millis) -> Result<Facts, String> {
                 }
                 if row.via.as_deref() == Some("undo") {
                     f.status_lines.pop();
+                    close_fields.pop();
                 } else {
+                    close_fields.push(fields_now.clone());
                     f.status_lines.push(StatusLine {
                         kind: row.kind.clone(),
                         at: row.at,
@@ -355,6 +368,14 @@ fn facts(t: &TicketHistory, end: Millis) -> Result<Facts, String> {
                 }
             }
             Change::Assignment { after, .. } if before_end => f.assignment_at_end = after,
+            Change::Field { name, after, .. } if before_end => match after {
+                Some(v) => {
+                    fields_now.insert(name, v);
+                }
+                None => {
+                    fields_now.remove(&name);
+                }
+            },
             Change::Label { label, added, .. } if before_end => {
                 if added {
                     f.labels_at_end.insert(label);
@@ -365,6 +386,17 @@ fn facts(t: &TicketHistory, end: Millis) -> Result<Facts, String> {
             _ => {}
         }
     }
+    // What the ticket was closed with, if its last counted change before the end is a close.
+    f.fields = match f
+        .status_lines
+        .iter()
+        .zip(&close_fields)
+        .rev()
+        .find(|(line, _)| line.at < end)
+    {
+        Some((line, at_close)) if line.kind == "closed" => at_close.clone(),
+        _ => fields_now,
+    };
     Ok(f)
 }
 
@@ -440,6 +472,11 @@ impl<'p> Builder<'p> {
             f.labels_at_end
                 .iter()
                 .map(|l| (Dimension::Label, l.clone())),
+        );
+        keys.extend(
+            f.fields
+                .iter()
+                .map(|(name, value)| (Dimension::Field, format!("{name}: {value}"))),
         );
         let rows = &mut self.rows;
         let mut each_row = |work: &dyn Fn(&mut RowWork)| {
@@ -588,11 +625,13 @@ impl<'p> Builder<'p> {
 
     pub fn finish(self) -> Report {
         let (mut by_team, mut by_channel, mut by_label) = (Vec::new(), Vec::new(), Vec::new());
+        let mut by_field = Vec::new();
         for ((dimension, name), work) in self.rows {
             match dimension {
                 Dimension::Team => &mut by_team,
                 Dimension::Channel => &mut by_channel,
                 Dimension::Label => &mut by_label,
+                Dimension::Field => &mut by_field,
             }
             .push(work.finish(name));
         }
@@ -621,6 +660,7 @@ impl<'p> Builder<'p> {
             by_team,
             by_channel,
             by_label,
+            by_field,
             days: self.days,
         }
     }

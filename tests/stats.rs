@@ -326,6 +326,8 @@ fn hand_count() -> Report {
             // #4 only: #8's was removed, #3's came on Saturday.
             row("vip", 1, 1, 1, 0, 1, times(1, 120, 120), NONE),
         ],
+        // The week sets no fields.
+        by_field: vec![],
         days: vec![
             day(2, 1, 1, 2),
             day(3, 1, 2, 1),
@@ -368,6 +370,7 @@ fn every_figure_of_the_week_matches_the_hand_count() {
     assert_eq!(report.by_team, expected.by_team);
     assert_eq!(report.by_channel, expected.by_channel);
     assert_eq!(report.by_label, expected.by_label);
+    assert_eq!(report.by_field, expected.by_field);
     assert_eq!(report.days, expected.days);
     assert_eq!(report, expected);
 }
@@ -391,6 +394,44 @@ fn a_day_alone_counts_only_its_own_events() {
     // Open at Tuesday's end: #1 and #4 (#2 and #3 are closed, the rest not yet created).
     assert_eq!(r.open_at_end, 2);
     assert_eq!(r.days.len(), 1);
+}
+
+#[test]
+fn field_rows_count_the_values_a_ticket_was_closed_with() {
+    use ChannelKind::Line;
+    let mut desk = Desk::new(Store::open_in_memory().unwrap(), Settings::default());
+    for (from, id) in [("U1", "m1"), ("U2", "m2"), ("U3", "m3")] {
+        desk.ingest(&[customer(Line, from, id, d(0, 9, 0))])
+            .unwrap();
+    }
+    let alice = |h| by("alice", d(0, h, 0));
+    desk.set_field(&alice(10), &[1, 2], "Resolution", "Refunded")
+        .unwrap();
+    desk.reply(&alice(10), 1, "done").unwrap();
+    desk.close(&alice(11), &[1]).unwrap();
+    // Changed after the close: a report goes by what #1 was closed with.
+    desk.set_field(&alice(12), &[1], "Resolution", "Replaced")
+        .unwrap();
+    // #2 is still open at the end: its value then. #3 has none.
+    desk.set_field(&alice(12), &[2], "Resolution", "Answered")
+        .unwrap();
+    // #3: closed with no value, then given one.
+    desk.close(&alice(13), &[3]).unwrap();
+    desk.set_field(&alice(14), &[3], "Resolution", "Escalated")
+        .unwrap();
+    let r = report::compute(&desk.read(), &week_period()).unwrap();
+    let rows: Vec<(String, usize, usize, usize)> = r
+        .by_field
+        .iter()
+        .map(|row| (row.name.clone(), row.created, row.closed, row.open_at_end))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("Resolution: Answered".to_string(), 1, 0, 1),
+            ("Resolution: Refunded".to_string(), 1, 1, 0),
+        ]
+    );
 }
 
 // ----- the command line ----------------------------------------------------------------------

@@ -154,6 +154,7 @@ where
         ("By team", &r.by_team),
         ("By channel", &r.by_channel),
         ("By label", &r.by_label),
+        ("By field", &r.by_field),
     ] {
         writeln!(out)?;
         breakdown(out, title, rows)?;
