@@ -91,6 +91,12 @@ impl Pool {
         Ok(self.open.get_or_insert_with(HashMap::new))
     }
 
+    /// Reads the open counts now rather than on first use.
+    pub fn read_counts(&mut self, sql: &Sql<'_>) -> Result<()> {
+        self.open(sql)?;
+        Ok(())
+    }
+
     pub fn open_of(&mut self, sql: &Sql<'_>, agent: &str) -> Result<i64> {
         Ok(self.open(sql)?.get(agent).copied().unwrap_or(0))
     }
