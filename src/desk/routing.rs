@@ -199,7 +199,10 @@ impl<'r> Run<'r> {
             .flat_map(|(n, d)| d.fields.iter().map(|(f, v)| (*n, f.as_str(), v.as_str())))
             .collect();
         sql.insert_fields(&fields)?;
-        let lines = std::mem::take(&mut self.lines);
+        let mut lines = std::mem::take(&mut self.lines);
+        // By ticket, each ticket's lines in their order: the journal's index by ticket then
+        // grows at its end (drafts are the newest tickets) instead of all over.
+        lines.sort_by_key(|l| l.ticket);
         let events: Vec<NewEvent<'_>> = lines
             .iter()
             .map(|l| NewEvent {
@@ -213,7 +216,8 @@ impl<'r> Run<'r> {
             })
             .collect();
         sql.append_events(&events)?;
-        let fired = std::mem::take(&mut self.fired_rows);
+        let mut fired = std::mem::take(&mut self.fired_rows);
+        fired.sort_by_key(|(n, _, _)| *n);
         let fired: Vec<(TicketNumber, &str, Millis)> = fired
             .iter()
             .map(|(n, rule, at)| (*n, rule.as_str(), *at))
