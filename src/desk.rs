@@ -147,6 +147,10 @@ pub struct Desk {
     settings: Settings,
     /// What the next action's tickets looked like to the agent; taken by that action.
     seen: Vec<Seen>,
+    /// Open counts and rotation pointers as the last batch of arrivals left them, and the
+    /// store's write mark then: the next batch reuses them if nobody has written since, instead
+    /// of counting every open ticket again.
+    carried: Option<((i64, u64), Pool)>,
 }
 
 /// One conversation's working state during a batch of arrivals.
@@ -182,6 +186,7 @@ impl Desk {
             store,
             settings,
             seen: Vec::new(),
+            carried: None,
         }
     }
 
@@ -221,8 +226,19 @@ impl Desk {
     /// each touched ticket is updated once, and the search index is filled in one statement.
     pub fn ingest(&mut self, batch: &[Inbound]) -> Result<IngestReport> {
         let settings = &self.settings;
-        self.store
-            .write(|sql| ingest_in(sql, settings, batch, &mut None))
+        let carried = self.carried.take();
+        let (report, carried) = self.store.write(|sql| {
+            // Checked inside the write transaction: nobody can write between here and commit.
+            let mut pool = match carried {
+                Some((mark, pool)) if mark == sql.write_mark()? => pool,
+                _ => Pool::default(),
+            };
+            let report = ingest_in(sql, settings, batch, &mut None, &mut pool)?;
+            pool.carry_over();
+            Ok::<_, DeskError>((report, (sql.write_mark()?, pool)))
+        })?;
+        self.carried = Some(carried);
+        Ok(report)
     }
 
     /// What [`Desk::ingest`] would do with a batch, rules included, explained rule by rule;
@@ -231,7 +247,7 @@ impl Desk {
         let settings = &self.settings;
         self.store.dry_run(|sql| {
             let mut traces = Some(Vec::new());
-            let report = ingest_in(sql, settings, batch, &mut traces)?;
+            let report = ingest_in(sql, settings, batch, &mut traces, &mut Pool::default())?;
             Ok((report, traces.unwrap_or_default()))
         })
     }
@@ -771,6 +787,7 @@ fn ingest_in(
     settings: &Settings,
     batch: &[Inbound],
     traces: &mut Option<Vec<EventTrace>>,
+    pool: &mut Pool,
 ) -> Result<IngestReport> {
     let mut report = IngestReport {
         read: batch.len(),
@@ -786,7 +803,6 @@ fn ingest_in(
     // Conversations and accounts already looked up stay known from one segment to the next.
     let mut accounts = HashMap::new();
     let mut work = HashMap::new();
-    let mut pool = Pool::default();
     let mut start = 0;
     while start < batch.len() {
         start += ingest_segment(
@@ -798,7 +814,7 @@ fn ingest_in(
             &mut Segment {
                 accounts: &mut accounts,
                 work: &mut work,
-                pool: &mut pool,
+                pool,
                 report: &mut report,
                 traces,
             },
@@ -812,7 +828,7 @@ fn ingest_in(
 struct Segment<'s, 'b> {
     accounts: &'s mut HashMap<(ChannelKind, &'b str), AccountId>,
     work: &'s mut HashMap<(AccountId, &'b str), ConversationWork>,
-    /// Open counts and rotation: read once per batch.
+    /// Open counts and rotation: read once per batch, or carried over from the last one.
     pool: &'s mut Pool,
     report: &'s mut IngestReport,
     traces: &'s mut Option<Vec<EventTrace>>,

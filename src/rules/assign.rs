@@ -148,6 +148,12 @@ impl Pool {
         }
     }
 
+    /// What a later transaction may reuse: counts and pointers, as they are now in the store.
+    pub fn carry_over(&mut self) {
+        self.held.clear();
+        self.moved.clear();
+    }
+
     /// Writes the rotation pointers that moved.
     pub fn save(&mut self, sql: &Sql<'_>) -> Result<()> {
         let Some(pointers) = &self.pointers else {

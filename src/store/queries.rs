@@ -657,6 +657,15 @@ impl Sql<'_> {
         })
     }
 
+    /// Changes when anyone, this connection included, has written since it was last taken: the
+    /// other connections' commits (`data_version`) and this connection's changed rows.
+    pub fn write_mark(&self) -> Result<(i64, u64)> {
+        let others = self
+            .conn
+            .pragma_query_value(None, "data_version", |r| r.get(0))?;
+        Ok((others, self.conn.total_changes()))
+    }
+
     /// The highest message id so far; the search index is filled from here after a batch.
     pub fn last_message_id(&self) -> Result<i64> {
         Ok(self
