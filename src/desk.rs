@@ -235,9 +235,13 @@ impl Desk {
             };
             let report = ingest_in(sql, settings, batch, &mut None, &mut pool)?;
             pool.carry_over();
-            Ok::<_, DeskError>((report, (sql.write_mark()?, pool)))
+            // Other connections' part of the mark, while they cannot commit.
+            Ok::<_, DeskError>((report, (sql.write_mark()?.0, pool)))
         })?;
-        self.carried = Some(carried);
+        // This connection's part after the commit, which writes too (the search index's
+        // pending rows).
+        let (others, pool) = carried;
+        self.carried = Some(((others, self.store.changes_made()), pool));
         Ok(report)
     }
 
