@@ -23,7 +23,7 @@ use crate::rules::{Event, Routing, Rule, Trigger};
 use crate::store::{
     ArrivalState, ArrivalWriter, NewEvent, NewMessage, Sql, Store, StoreError, Ticket,
 };
-use routing::{Occurrence, Run};
+use routing::{Draft, Occurrence, Run};
 
 /// The default reopen window: a customer who writes within a day of a close reopens the ticket.
 pub const DEFAULT_REOPEN_WINDOW: Millis = 24 * 3_600_000;
@@ -153,6 +153,10 @@ pub struct Desk {
     settings: Settings,
     /// What the next action's tickets looked like to the agent; taken by that action.
     seen: Vec<Seen>,
+    /// Open counts and rotation pointers as the last batch of arrivals left them, and the
+    /// store's write mark then: the next batch reuses them if nobody has written since, instead
+    /// of counting every open ticket again.
+    carried: Option<((i64, u64), Pool)>,
 }
 
 /// One conversation's working state during a batch of arrivals.
@@ -188,6 +192,7 @@ impl Desk {
             store,
             settings,
             seen: Vec::new(),
+            carried: None,
         }
     }
 
@@ -227,8 +232,23 @@ impl Desk {
     /// each touched ticket is updated once, and the search index is filled in one statement.
     pub fn ingest(&mut self, batch: &[Inbound]) -> Result<IngestReport> {
         let settings = &self.settings;
-        self.store
-            .write(|sql| ingest_in(sql, settings, batch, &mut None))
+        let carried = self.carried.take();
+        let (report, carried) = self.store.write(|sql| {
+            // Checked inside the write transaction: nobody can write between here and commit.
+            let mut pool = match carried {
+                Some((mark, pool)) if mark == sql.write_mark()? => pool,
+                _ => Pool::default(),
+            };
+            let report = ingest_in(sql, settings, batch, &mut None, &mut pool)?;
+            pool.carry_over();
+            // Other connections' part of the mark, while they cannot commit.
+            Ok::<_, DeskError>((report, (sql.write_mark()?.0, pool)))
+        })?;
+        // This connection's part after the commit, which writes too (the search index's
+        // pending rows).
+        let (others, pool) = carried;
+        self.carried = Some(((others, self.store.changes_made()), pool));
+        Ok(report)
     }
 
     /// What [`Desk::ingest`] would do with a batch, rules included, explained rule by rule;
@@ -237,7 +257,7 @@ impl Desk {
         let settings = &self.settings;
         self.store.dry_run(|sql| {
             let mut traces = Some(Vec::new());
-            let report = ingest_in(sql, settings, batch, &mut traces)?;
+            let report = ingest_in(sql, settings, batch, &mut traces, &mut Pool::default())?;
             Ok((report, traces.unwrap_or_default()))
         })
     }
@@ -761,6 +781,7 @@ fn ingest_in(
     settings: &Settings,
     batch: &[Inbound],
     traces: &mut Option<Vec<EventTrace>>,
+    pool: &mut Pool,
 ) -> Result<IngestReport> {
     let mut report = IngestReport {
         read: batch.len(),
@@ -776,7 +797,6 @@ fn ingest_in(
     // Conversations and accounts already looked up stay known from one segment to the next.
     let mut accounts = HashMap::new();
     let mut work = HashMap::new();
-    let mut pool = Pool::default();
     let mut start = 0;
     while start < batch.len() {
         start += ingest_segment(
@@ -788,7 +808,7 @@ fn ingest_in(
             &mut Segment {
                 accounts: &mut accounts,
                 work: &mut work,
-                pool: &mut pool,
+                pool,
                 report: &mut report,
                 traces,
             },
@@ -802,7 +822,7 @@ fn ingest_in(
 struct Segment<'s, 'b> {
     accounts: &'s mut HashMap<(ChannelKind, &'b str), AccountId>,
     work: &'s mut HashMap<(AccountId, &'b str), ConversationWork>,
-    /// Open counts and rotation: read once per batch.
+    /// Open counts and rotation: read once per batch, or carried over from the last one.
     pool: &'s mut Pool,
     report: &'s mut IngestReport,
     traces: &'s mut Option<Vec<EventTrace>>,
@@ -850,7 +870,7 @@ fn ingest_segment<'b>(
     let mut reopens: Vec<(usize, String)> = Vec::new();
     let mut next_ticket = sql.next_ticket_number()?;
     let mut writer = sql.arrival_writer()?;
-    let mut finished: Vec<(ConversationId, TicketWork)> = Vec::new();
+    let mut finished: Vec<(ConversationId, ContactId, TicketWork)> = Vec::new();
     let mut journal_lines: Vec<(Change, Actor, Millis)> = Vec::new();
     let mut taken = batch.len();
     let mut unsettled: HashSet<(AccountId, &str)> = HashSet::new();
@@ -931,7 +951,7 @@ fn ingest_segment<'b>(
                 conv.ticket.insert(t)
             }
             (_, old) => {
-                finished.extend(old.filter(|o| o.dirty).map(|o| (conv.id, o)));
+                finished.extend(old.filter(|o| o.dirty).map(|o| (conv.id, conv.contact, o)));
                 next_ticket += 1;
                 report.tickets_created += 1;
                 let created_by = actor.name().unwrap_or("customer").to_string();
@@ -1003,38 +1023,59 @@ fn ingest_segment<'b>(
         }
     }
 
-    let mut fresh = Vec::new();
+    // With rules to run, the tickets this segment started are left to the run as drafts: it
+    // writes them once, with what the rules did to them.
+    let mut run = routing
+        .filter(|_| !pending.is_empty())
+        .map(|r| Run::new(r, traces.is_some()));
     let mut known = Vec::new();
-    let mut write = |conversation: ConversationId, t: &TicketWork| -> Result<()> {
-        match &t.new {
-            Some((created_by, created_at)) => {
-                writer.insert_ticket(conversation, *created_at, created_by, &t.state)?;
-                fresh.push((t.state.number, *created_at));
-            }
-            None => {
-                writer.update_ticket(&t.state)?;
-                if let Some((assignment, created_at)) =
-                    t.routing.clone().filter(|_| !pending.is_empty())
-                {
-                    known.push((
-                        t.state.number,
-                        TicketState {
-                            status: t.state.lifecycle.status,
-                            assignment,
-                            created_at,
-                        },
-                    ));
+    let mut write =
+        |conversation: ConversationId, contact: ContactId, t: &TicketWork| -> Result<()> {
+            match (&t.new, run.as_mut()) {
+                (Some((created_by, created_at)), Some(run)) => run.draft(
+                    t.state.number,
+                    Draft {
+                        conversation,
+                        contact,
+                        created_by: created_by.clone(),
+                        created_at: *created_at,
+                        state: t.state.clone(),
+                        assignment: Assignment::default(),
+                        follow_up: false,
+                        labels: Vec::new(),
+                        fields: Vec::new(),
+                    },
+                ),
+                (Some((created_by, created_at)), None) => writer.insert_ticket(
+                    conversation,
+                    *created_at,
+                    created_by,
+                    &t.state,
+                    &Assignment::default(),
+                    false,
+                )?,
+                (None, run) => {
+                    writer.update_ticket(&t.state)?;
+                    if let (Some((assignment, created_at)), Some(_)) = (t.routing.clone(), run) {
+                        known.push((
+                            t.state.number,
+                            TicketState {
+                                status: t.state.lifecycle.status,
+                                assignment,
+                                created_at,
+                            },
+                        ));
+                    }
                 }
             }
-        }
-        Ok(())
-    };
-    for (conversation, t) in &finished {
-        write(*conversation, t)?;
+            Ok(())
+        };
+    for (conversation, contact, t) in &finished {
+        write(*conversation, *contact, t)?;
     }
     for w in work.values_mut() {
         if let Some(t) = w.ticket.as_mut().filter(|t| t.dirty) {
-            write(w.id, t)?;
+            write(w.id, w.contact, t)?;
             // Written: the next segment carries on from here, as with a ticket found stored.
             t.new = None;
             t.dirty = false;
@@ -1043,18 +1084,15 @@ fn ingest_segment<'b>(
         }
     }
     drop(writer);
-    for (change, actor, at) in &journal_lines {
-        journal(sql, change, actor, *at, None, None)?;
+    for (change, actor, at) in journal_lines {
+        match run.as_mut().filter(|r| r.is_draft(change.ticket())) {
+            Some(run) => run.journal_later(&change, actor, at)?,
+            None => journal(sql, &change, &actor, at, None, None)?,
+        }
     }
     let mut replied = HashSet::new();
-    if let Some(routing) = routing
-        && !pending.is_empty()
-    {
-        let mut run = Run::new(routing, traces.is_some());
+    if let Some(mut run) = run {
         run.pool = std::mem::take(*pool);
-        for (n, at) in fresh {
-            run.fresh_ticket(n, at);
-        }
         for (n, state) in known {
             run.known_ticket(n, state);
         }
@@ -1502,8 +1540,7 @@ fn journal(
     action_id: Option<i64>,
     via: Option<&str>,
 ) -> Result<()> {
-    let payload = serde_json::to_string(change)
-        .map_err(|e| DeskError::Refused(format!("cannot journal this change: {e}")))?;
+    let payload = payload_of(change)?;
     sql.append_event(&NewEvent {
         ticket: change.ticket(),
         kind: change.event_kind(),
@@ -1514,6 +1551,12 @@ fn journal(
         via,
     })?;
     Ok(())
+}
+
+/// A change as its journal line records it.
+fn payload_of(change: &Change) -> Result<String> {
+    serde_json::to_string(change)
+        .map_err(|e| DeskError::Refused(format!("cannot journal this change: {e}")))
 }
 
 /// Applies a change only if what it changes is still as it was when the change was planned, then

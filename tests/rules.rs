@@ -715,6 +715,24 @@ fn least_open_picks_the_agent_with_fewest_open_tickets_ties_by_rotation() {
 }
 
 #[test]
+fn open_counts_kept_between_batches_are_read_again_after_another_inbox_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tix.db");
+    let settings = parse(&strategy("least_open", THREE)).settings().unwrap();
+    let mut d = Desk::new(Store::open(&path).unwrap(), settings.clone());
+    // alice, bob and carol get one open ticket each.
+    d.ingest(&customers(3, t0() - HOUR)).unwrap();
+    assert_eq!(agent_of(&d, 2).as_deref(), Some("bob"));
+    // Another inbox on the same file closes bob's: alice 1, bob 0, carol 1.
+    let mut other = Desk::new(Store::open(&path).unwrap(), settings);
+    other.close(&alice(t0()), &[2]).unwrap();
+    // Counts kept from the first batch (1, 1, 1) would give alice, next in the rotation.
+    d.ingest(&[msg("Z", "z", "hi", t0() + HOUR)]).unwrap();
+    assert_eq!(agent_of(&d, 4).as_deref(), Some("bob"));
+    sound(&d);
+}
+
+#[test]
 fn last_handler_returns_the_contact_to_their_previous_agent_if_eligible() {
     let config = format!(
         "[[teams]]\nname = \"support\"\n{THREE}\n[[rules]]\nname = \"back\"\non = \"ticket_created\"\n\

@@ -4,19 +4,19 @@
 //! is journalled with the rule's name as actor, but never as an agent action: rule changes are
 //! not on anyone's undo stack, and they trigger no further rules, so rules cannot loop.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::{Result, apply_checked, journal};
+use super::{Result, apply_checked, journal, payload_of};
 use crate::desk::DeskError;
 use crate::domain::{
-    Actor, Assignment, Change, ChannelKind, ContactId, Direction, Lifecycle, MessageKind, Millis,
-    Status, TicketNumber,
+    Actor, Assignment, Change, ChannelKind, ContactId, ConversationId, Direction, Lifecycle,
+    MessageKind, Millis, Status, TicketNumber,
 };
 use crate::rules::assign::Pool;
 use crate::rules::eval::{Facts, Known, MessageFacts, Subject, TicketState, holds};
 use crate::rules::trace::{ActionTrace, EventTrace, Outcome, RuleTrace};
-use crate::rules::{Action, Event, Routing, Rule, Strategy, Trigger, rule_author};
-use crate::store::{NewEvent, NewMessage, Sql};
+use crate::rules::{Action, Cond, Event, Routing, Rule, Strategy, Test, Trigger, rule_author};
+use crate::store::{ArrivalState, NewEvent, NewMessage, Sql};
 
 /// One event on one ticket for the rules to consider.
 pub(crate) struct Occurrence<'a> {
@@ -29,6 +29,69 @@ pub(crate) struct Occurrence<'a> {
     pub message: Option<MessageFacts<'a>>,
     /// What is known of the event without a query (see [`Facts`]).
     pub facts: Facts,
+}
+
+/// A ticket the batch is starting and has not written yet. The batch holds it alone inside its
+/// write transaction, so rules change it here without a check-and-set, and [`Run::flush`]
+/// inserts it once with its final state instead of inserting it and then updating it per change.
+pub(crate) struct Draft {
+    pub conversation: ConversationId,
+    pub contact: ContactId,
+    pub created_by: String,
+    pub created_at: Millis,
+    pub state: ArrivalState,
+    pub assignment: Assignment,
+    pub follow_up: bool,
+    pub labels: Vec<String>,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Draft {
+    /// Does in memory what [`apply_checked`] does to a stored ticket.
+    fn fold(&mut self, change: &Change, at: Millis) {
+        match change {
+            Change::Assignment { after, .. } => {
+                self.assignment = after.clone();
+                self.state.updated_at = self.state.updated_at.max(at);
+            }
+            Change::FollowUp { after, .. } => {
+                self.follow_up = *after;
+                self.state.updated_at = self.state.updated_at.max(at);
+            }
+            Change::Lifecycle { after, .. } => {
+                self.state.lifecycle = after.clone();
+                self.state.updated_at = self.state.updated_at.max(at);
+            }
+            Change::Label { label, added, .. } => {
+                self.labels.retain(|l| l != label);
+                if *added {
+                    self.labels.push(label.clone());
+                }
+            }
+            Change::Field { name, after, .. } => {
+                self.fields.retain(|(f, _)| f != name);
+                if let Some(v) = after {
+                    self.fields.push((name.clone(), v.clone()));
+                }
+            }
+            // Notes and replies write rows of their own: the draft is written before them.
+            Change::Created { .. }
+            | Change::Note { .. }
+            | Change::Reply { .. }
+            | Change::ContactMerge { .. } => {
+                unreachable!("only a ticket's own state is folded into a draft")
+            }
+        }
+    }
+}
+
+/// A journal line waiting for its draft ticket to be written.
+struct Line {
+    ticket: TicketNumber,
+    kind: &'static str,
+    actor: Actor,
+    at: Millis,
+    payload: String,
 }
 
 /// One run of the rules: a batch of arrivals, an agent's close, or a tick. Holds what was read
@@ -49,6 +112,14 @@ pub(crate) struct Run<'r> {
     pub matched: usize,
     /// Tickets the run sent a message on: their stored counts moved.
     pub replied: HashSet<TicketNumber>,
+    /// Tickets started by the batch, not written yet, in number order.
+    drafts: BTreeMap<TicketNumber, Draft>,
+    /// The contacts of the drafts, with their lowest draft number: their history in the store
+    /// is not complete yet.
+    draft_contacts: HashMap<ContactId, TicketNumber>,
+    /// Journal lines and rule firings of drafts, written after them, in order.
+    lines: Vec<Line>,
+    fired_rows: Vec<(TicketNumber, String, Millis)>,
 }
 
 impl<'r> Run<'r> {
@@ -63,7 +134,104 @@ impl<'r> Run<'r> {
             traces: explain.then(Vec::new),
             matched: 0,
             replied: HashSet::new(),
+            drafts: BTreeMap::new(),
+            draft_contacts: HashMap::new(),
+            lines: Vec::new(),
+            fired_rows: Vec::new(),
         }
+    }
+
+    /// Takes a ticket the batch started and has not written: the run writes it (see [`Draft`]).
+    pub fn draft(&mut self, number: TicketNumber, draft: Draft) {
+        self.fresh_ticket(number, draft.created_at);
+        let first = self.draft_contacts.entry(draft.contact).or_insert(number);
+        *first = (*first).min(number);
+        self.drafts.insert(number, draft);
+    }
+
+    /// Whether the ticket is a draft: its journal lines must wait for it.
+    pub fn is_draft(&self, ticket: Option<TicketNumber>) -> bool {
+        ticket.is_some_and(|n| self.drafts.contains_key(&n))
+    }
+
+    /// Journals a change to a draft once the draft is written.
+    pub fn journal_later(&mut self, change: &Change, actor: Actor, at: Millis) -> Result<()> {
+        let ticket = change
+            .ticket()
+            .expect("a change to a draft names its ticket");
+        self.lines.push(Line {
+            ticket,
+            kind: change.event_kind(),
+            actor,
+            at,
+            payload: payload_of(change)?,
+        });
+        Ok(())
+    }
+
+    /// Writes the drafts with their labels and fields, then their journal lines and rule
+    /// firings, in bulk. Afterwards those tickets are stored like any other.
+    pub fn flush(&mut self, sql: &Sql<'_>) -> Result<()> {
+        if self.drafts.is_empty() {
+            return Ok(());
+        }
+        let drafts = std::mem::take(&mut self.drafts);
+        self.draft_contacts.clear();
+        let mut writer = sql.arrival_writer()?;
+        for d in drafts.values() {
+            writer.insert_ticket(
+                d.conversation,
+                d.created_at,
+                &d.created_by,
+                &d.state,
+                &d.assignment,
+                d.follow_up,
+            )?;
+        }
+        drop(writer);
+        let labels: Vec<(TicketNumber, &str)> = drafts
+            .iter()
+            .flat_map(|(n, d)| d.labels.iter().map(|l| (*n, l.as_str())))
+            .collect();
+        sql.insert_labels(&labels)?;
+        let fields: Vec<(TicketNumber, &str, &str)> = drafts
+            .iter()
+            .flat_map(|(n, d)| d.fields.iter().map(|(f, v)| (*n, f.as_str(), v.as_str())))
+            .collect();
+        sql.insert_fields(&fields)?;
+        let mut lines = std::mem::take(&mut self.lines);
+        // By ticket, each ticket's lines in their order: the journal's index by ticket then
+        // grows at its end (drafts are the newest tickets) instead of all over.
+        lines.sort_by_key(|l| l.ticket);
+        let events: Vec<NewEvent<'_>> = lines
+            .iter()
+            .map(|l| NewEvent {
+                ticket: Some(l.ticket),
+                kind: l.kind,
+                actor: &l.actor,
+                at: l.at,
+                payload: &l.payload,
+                action_id: None,
+                via: None,
+            })
+            .collect();
+        sql.append_events(&events)?;
+        let mut fired = std::mem::take(&mut self.fired_rows);
+        fired.sort_by_key(|(n, _, _)| *n);
+        let fired: Vec<(TicketNumber, &str, Millis)> = fired
+            .iter()
+            .map(|(n, rule, at)| (*n, rule.as_str(), *at))
+            .collect();
+        sql.record_rules_fired(&fired)?;
+        Ok(())
+    }
+
+    /// Writes the drafts first if the ticket is one: what follows needs it stored.
+    fn flush_for(&mut self, sql: &Sql<'_>, ticket: TicketNumber) -> Result<()> {
+        if self.drafts.contains_key(&ticket) {
+            self.flush(sql)?;
+        }
+        Ok(())
     }
 
     /// Registers a ticket the run just created: its state is known without a query.
@@ -98,8 +266,9 @@ impl<'r> Run<'r> {
         self.known.entry(ticket).or_default().state = Some(state);
     }
 
-    /// Writes what must outlive the run (rotation pointers).
+    /// Writes what must outlive the run (drafts, rotation pointers).
     pub fn finish(&mut self, sql: &Sql<'_>) -> Result<()> {
+        self.flush(sql)?;
         self.pool.save(sql)?;
         Ok(())
     }
@@ -144,6 +313,8 @@ impl<'r> Run<'r> {
         };
         let mut stopped = false;
         let mut facts = o.facts.clone();
+        // The contact's first draft, if part of their history is still in drafts.
+        let mut drafted = self.draft_contacts.get(&o.contact).copied();
         for (index, rule) in rules {
             let mut rt = RuleTrace {
                 rule: if explain {
@@ -167,6 +338,12 @@ impl<'r> Run<'r> {
                     trace.rules.push(rt);
                 }
                 continue;
+            }
+            if let Some(first) = drafted
+                && history_unwritten(first, o.ticket, rule)
+            {
+                self.flush(sql)?;
+                drafted = None;
             }
             let matched = match &rule.when {
                 None => true,
@@ -207,7 +384,11 @@ impl<'r> Run<'r> {
             rt.outcome = Outcome::Matched;
             self.matched += 1;
             if rule.once_per_ticket || !matches!(o.trigger, Trigger::Event(_)) {
-                sql.record_rule_fired(o.ticket, &rule.name, o.at)?;
+                if self.drafts.contains_key(&o.ticket) {
+                    self.fired_rows.push((o.ticket, rule.name.clone(), o.at));
+                } else {
+                    sql.record_rule_fired(o.ticket, &rule.name, o.at)?;
+                }
                 self.fired.insert((o.ticket, index));
             }
             for action in &rule.then {
@@ -281,6 +462,11 @@ impl<'r> Run<'r> {
         let actor = Actor::Rule(rule.name.clone());
         let n = o.ticket;
         let state = self.state(sql, n)?;
+        if matches!(action, Action::AssignAgent(_) | Action::AssignTeam { .. }) {
+            // Open counts are read from the store once, then kept in memory: read them before
+            // any draft is assigned, while the drafts (all unassigned) cannot change them.
+            self.pool.read_counts(sql)?;
+        }
         // Nobody could take the ticket: journalled with the reasons, after the assignment.
         let mut unrouted = None;
         let change = match action {
@@ -356,7 +542,10 @@ impl<'r> Run<'r> {
                 })
             }
             Action::FollowUp(on) => {
-                let before = sql.ticket(n)?.is_some_and(|t| t.follow_up);
+                let before = match self.drafts.get(&n) {
+                    Some(d) => d.follow_up,
+                    None => sql.ticket(n)?.is_some_and(|t| t.follow_up),
+                };
                 Some(Change::FollowUp {
                     ticket: n,
                     before,
@@ -364,6 +553,7 @@ impl<'r> Run<'r> {
                 })
             }
             Action::AddNote(text) => {
+                self.flush_for(sql, n)?;
                 let note = sql.insert_note(n, &rule_author(&rule.name), text, o.at)?;
                 journal(
                     sql,
@@ -385,6 +575,7 @@ impl<'r> Run<'r> {
                     trace.result = "not sent: the ticket is spam".into();
                     return Ok(trace);
                 }
+                self.flush_for(sql, n)?;
                 self.auto_reply(sql, o, rule, text)?;
                 trace.result = "sent".into();
                 return Ok(trace);
@@ -397,10 +588,16 @@ impl<'r> Run<'r> {
                 };
                 match (state.status, target) {
                     (Status::Open, _) | (Status::Closed, Status::Spam) => {
-                        let before = sql
-                            .ticket(n)?
-                            .ok_or_else(|| DeskError::Refused(format!("there is no ticket #{n}")))?
-                            .lifecycle;
+                        let before = match self.drafts.get(&n) {
+                            Some(d) => d.state.lifecycle.clone(),
+                            None => {
+                                sql.ticket(n)?
+                                    .ok_or_else(|| {
+                                        DeskError::Refused(format!("there is no ticket #{n}"))
+                                    })?
+                                    .lifecycle
+                            }
+                        };
                         let after = if target == Status::Closed {
                             Lifecycle {
                                 status: Status::Closed,
@@ -428,15 +625,25 @@ impl<'r> Run<'r> {
             // After the change below (if any), so the thread reads "assigned to team, nobody
             // available because ...".
             let result = self.apply(sql, &state, change, &actor, o.at, explain, &mut trace);
-            sql.append_event(&NewEvent {
-                ticket: Some(n),
-                kind: "no_agent_available",
-                actor: &actor,
-                at: o.at,
-                payload: &payload.to_string(),
-                action_id: None,
-                via: None,
-            })?;
+            if self.drafts.contains_key(&n) {
+                self.lines.push(Line {
+                    ticket: n,
+                    kind: "no_agent_available",
+                    actor,
+                    at: o.at,
+                    payload: payload.to_string(),
+                });
+            } else {
+                sql.append_event(&NewEvent {
+                    ticket: Some(n),
+                    kind: "no_agent_available",
+                    actor: &actor,
+                    at: o.at,
+                    payload: &payload.to_string(),
+                    action_id: None,
+                    via: None,
+                })?;
+            }
             result?;
             return Ok(trace);
         }
@@ -466,7 +673,15 @@ impl<'r> Run<'r> {
             trace.result = "nothing to do: it already is so".into();
             return Ok(());
         }
-        match apply_checked(sql, &change, actor, at, None, None) {
+        let applied = match change.ticket().and_then(|n| self.drafts.get_mut(&n)) {
+            // The batch holds a draft alone: nothing to check, nothing to write yet.
+            Some(draft) => {
+                draft.fold(&change, at);
+                self.journal_later(&change, actor.clone(), at)
+            }
+            None => apply_checked(sql, &change, actor, at, None, None),
+        };
+        match applied {
             Ok(()) => {
                 trace.result = match &change {
                     Change::Assignment { after, .. } if explain => {
@@ -676,6 +891,34 @@ impl<'r> Run<'r> {
             }
         }
         Ok(handed)
+    }
+}
+
+/// Whether the rule may read the history of a contact (their earlier tickets, any ticket's
+/// labels) whose first draft is `first`: drafts are not in the store yet.
+fn history_unwritten(first: TicketNumber, ticket: TicketNumber, rule: &Rule) -> bool {
+    // First-ticket and last-handler look at earlier tickets only; labels at all of them.
+    let earlier = first < ticket;
+    rule.when
+        .as_ref()
+        .is_some_and(|c| reads_history(c, earlier))
+        || (earlier
+            && rule.then.iter().any(|a| {
+                matches!(a, Action::AssignTeam { strategy, otherwise, .. }
+                    if *strategy == Strategy::LastHandler
+                        || *otherwise == Some(Strategy::LastHandler))
+            }))
+}
+
+/// Whether the condition reads the contact's other tickets: their labels (`contact_label`), or,
+/// with `earlier`, whether there are earlier ones (`first_ticket`).
+fn reads_history(cond: &Cond, earlier: bool) -> bool {
+    match cond {
+        Cond::All(items) | Cond::Any(items) => items.iter().any(|c| reads_history(c, earlier)),
+        Cond::Not(c) => reads_history(c, earlier),
+        Cond::Test(Test::ContactLabel(_)) => true,
+        Cond::Test(Test::FirstTicket(_)) => earlier,
+        Cond::Test(_) => false,
     }
 }
 

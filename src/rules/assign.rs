@@ -91,6 +91,12 @@ impl Pool {
         Ok(self.open.get_or_insert_with(HashMap::new))
     }
 
+    /// Reads the open counts now rather than on first use.
+    pub fn read_counts(&mut self, sql: &Sql<'_>) -> Result<()> {
+        self.open(sql)?;
+        Ok(())
+    }
+
     pub fn open_of(&mut self, sql: &Sql<'_>, agent: &str) -> Result<i64> {
         Ok(self.open(sql)?.get(agent).copied().unwrap_or(0))
     }
@@ -140,6 +146,12 @@ impl Pool {
             p.insert(team.to_string(), agent.to_string());
             self.moved.insert(team.to_string());
         }
+    }
+
+    /// What a later transaction may reuse: counts and pointers, as they are now in the store.
+    pub fn carry_over(&mut self) {
+        self.held.clear();
+        self.moved.clear();
     }
 
     /// Writes the rotation pointers that moved.

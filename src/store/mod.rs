@@ -188,6 +188,11 @@ impl Store {
         out
     }
 
+    /// Rows this connection has changed since it opened (see [`Sql::write_mark`]).
+    pub fn changes_made(&self) -> u64 {
+        self.conn.total_changes()
+    }
+
     /// A counter that changes whenever another connection commits: cheap polling for live views.
     pub fn data_version(&self) -> Result<i64> {
         Ok(self

@@ -1,6 +1,6 @@
 //! Every query tix runs, as typed methods on [`Sql`].
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 use serde::Serialize;
 
 use super::Result;
@@ -8,6 +8,10 @@ use crate::domain::{
     AccountId, Actor, Assignment, ChannelKind, ContactId, ConversationId, Direction, Lifecycle,
     MessageKind, Millis, Status, TicketNumber,
 };
+
+/// Rows per statement of a bulk insert ([`Sql::insert_rows`]): well under SQLite's limit on
+/// bound parameters for any of the tables.
+const ROWS_PER_INSERT: usize = 32;
 
 /// A typed view of a connection or of a write transaction on it.
 pub struct Sql<'c> {
@@ -49,13 +53,14 @@ pub struct KnownConversation {
     pub ticket_routing: Option<(Assignment, Millis)>,
 }
 
-/// The arrival path's statements, prepared once per batch instead of looked up per message.
+/// The arrival path's statements, taken from the statement cache once per batch instead of
+/// looked up per message (cached, so a writer for a single reply costs no parsing either).
 pub struct ArrivalWriter<'c> {
     conn: &'c Connection,
-    conversation: rusqlite::Statement<'c>,
-    insert_message: rusqlite::Statement<'c>,
-    insert_ticket: rusqlite::Statement<'c>,
-    update_ticket: rusqlite::Statement<'c>,
+    conversation: rusqlite::CachedStatement<'c>,
+    insert_message: rusqlite::CachedStatement<'c>,
+    insert_ticket: rusqlite::CachedStatement<'c>,
+    update_ticket: rusqlite::CachedStatement<'c>,
 }
 
 impl ArrivalWriter<'_> {
@@ -128,13 +133,17 @@ impl ArrivalWriter<'_> {
         Ok((inserted == 1).then(|| self.conn.last_insert_rowid()))
     }
 
-    /// Inserts a ticket the batch started, with the number it was given up front.
+    /// Inserts a ticket the batch started, with the number it was given up front and the
+    /// assignment and follow-up flag the batch's rules gave it.
+    #[allow(clippy::too_many_arguments)]
     pub fn insert_ticket(
         &mut self,
         conversation: ConversationId,
         created_at: Millis,
         created_by: &str,
         s: &ArrivalState,
+        assignment: &Assignment,
+        follow_up: bool,
     ) -> Result<()> {
         self.insert_ticket.execute(params![
             s.number,
@@ -153,6 +162,9 @@ impl ArrivalWriter<'_> {
             s.waiting_since,
             s.unread,
             s.agent_replies,
+            assignment.agent,
+            assignment.team,
+            follow_up,
         ])?;
         Ok(())
     }
@@ -610,7 +622,7 @@ impl Sql<'_> {
     pub fn arrival_writer(&self) -> Result<ArrivalWriter<'_>> {
         Ok(ArrivalWriter {
             conn: self.conn,
-            conversation: self.conn.prepare(&format!(
+            conversation: self.conn.prepare_cached(&format!(
                 "SELECT cv.id, cv.contact_id, c.name = cv.external_id,
                         t.id, {LIFECYCLE_COLUMNS}, t.updated_at, t.first_response_at,
                         t.message_count, t.last_message_id, t.last_message_at, t.waiting_since,
@@ -621,20 +633,21 @@ impl Sql<'_> {
                     ORDER BY status = 'open' DESC, id DESC LIMIT 1)
                  WHERE cv.account_id = ?1 AND cv.external_id = ?2"
             ))?,
-            insert_message: self.conn.prepare(
+            insert_message: self.conn.prepare_cached(
                 "INSERT INTO messages (account_id, external_id, conversation_id, ticket_id,
                     direction, author, kind, body, sent_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (account_id, external_id) DO NOTHING",
             )?,
-            insert_ticket: self.conn.prepare(
+            insert_ticket: self.conn.prepare_cached(
                 "INSERT INTO tickets (id, conversation_id, status, closed_at, closed_by,
                     reopen_count, created_at, created_by, updated_at, first_response_at,
                     message_count, last_message_id, last_message_at, waiting_since, unread,
-                    agent_replies)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                    agent_replies, assignee, team, follow_up)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                    ?17, ?18, ?19)",
             )?,
-            update_ticket: self.conn.prepare(
+            update_ticket: self.conn.prepare_cached(
                 "UPDATE tickets SET status = ?2, closed_at = ?3, closed_by = ?4, reopen_count = ?5,
                     updated_at = ?6, first_response_at = ?7, message_count = ?8,
                     last_message_id = ?9, last_message_at = ?10, waiting_since = ?11, unread = ?12,
@@ -642,6 +655,15 @@ impl Sql<'_> {
                  WHERE id = ?1",
             )?,
         })
+    }
+
+    /// Changes when anyone, this connection included, has written since it was last taken: the
+    /// other connections' commits (`data_version`) and this connection's changed rows.
+    pub fn write_mark(&self) -> Result<(i64, u64)> {
+        let others = self
+            .conn
+            .pragma_query_value(None, "data_version", |r| r.get(0))?;
+        Ok((others, self.conn.total_changes()))
     }
 
     /// The highest message id so far; the search index is filled from here after a batch.
@@ -1060,6 +1082,67 @@ impl Sql<'_> {
                 e.action_id,
                 e.via,
             ])?;
+        Ok(())
+    }
+
+    /// Appends many journal lines in order, several rows per statement.
+    pub fn append_events(&self, events: &[NewEvent<'_>]) -> Result<()> {
+        let actors: Vec<(&str, Option<&str>)> = events
+            .iter()
+            .map(|e| (e.actor.kind_str(), e.actor.name()))
+            .collect();
+        let rows: Vec<[&dyn ToSql; 8]> = events
+            .iter()
+            .zip(&actors)
+            .map(|(e, (kind, name))| -> [&dyn ToSql; 8] {
+                [
+                    &e.ticket,
+                    &e.kind,
+                    kind,
+                    name,
+                    &e.at,
+                    &e.payload,
+                    &e.action_id,
+                    &e.via,
+                ]
+            })
+            .collect();
+        self.insert_rows(
+            "INSERT INTO events (ticket_id, kind, actor_kind, actor, at, payload, action_id, via)",
+            "",
+            &rows,
+        )
+    }
+
+    /// Inserts `rows` with `head VALUES (..), (..) tail`: [`ROWS_PER_INSERT`] rows per statement
+    /// while there are that many, the rest one by one; rows keep their order. Each row costs one
+    /// statement step less than a single-row insert, which is what bulk writes pay for.
+    pub(super) fn insert_rows<const W: usize>(
+        &self,
+        head: &str,
+        tail: &str,
+        rows: &[[&dyn ToSql; W]],
+    ) -> Result<()> {
+        let one = format!("({})", vec!["?"; W].join(", "));
+        let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
+        if rows.len() >= ROWS_PER_INSERT {
+            let values = vec![one.as_str(); ROWS_PER_INSERT].join(", ");
+            let mut stmt = self
+                .conn
+                .prepare_cached(&format!("{head} VALUES {values} {tail}"))?;
+            for chunk in &mut chunks {
+                stmt.execute(rusqlite::params_from_iter(chunk.iter().flatten()))?;
+            }
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut stmt = self
+                .conn
+                .prepare_cached(&format!("{head} VALUES {one} {tail}"))?;
+            for row in rest {
+                stmt.execute(rusqlite::params_from_iter(row.iter()))?;
+            }
+        }
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, ToSql, params};
 
 use super::Result;
 use super::queries::{Sql, parse_enum};
@@ -238,6 +238,41 @@ impl Sql<'_> {
             )?
             .execute(params![ticket, rule, at])?;
         Ok(())
+    }
+
+    /// Records many rule firings at once (see [`Sql::record_rule_fired`]).
+    pub fn record_rules_fired(&self, fired: &[(TicketNumber, &str, Millis)]) -> Result<()> {
+        let rows: Vec<[&dyn ToSql; 3]> = fired
+            .iter()
+            .map(|(ticket, rule, at)| -> [&dyn ToSql; 3] { [ticket, rule, at] })
+            .collect();
+        self.insert_rows(
+            "INSERT INTO rule_fired (ticket_id, rule, at)",
+            "ON CONFLICT (ticket_id, rule) DO UPDATE SET at = excluded.at",
+            &rows,
+        )
+    }
+
+    /// Puts labels on tickets that do not have them yet (tickets the batch is starting).
+    pub fn insert_labels(&self, labels: &[(TicketNumber, &str)]) -> Result<()> {
+        let rows: Vec<[&dyn ToSql; 2]> = labels
+            .iter()
+            .map(|(ticket, label)| -> [&dyn ToSql; 2] { [ticket, label] })
+            .collect();
+        self.insert_rows("INSERT INTO ticket_labels (ticket_id, label)", "", &rows)
+    }
+
+    /// Sets fields on tickets that have none yet (tickets the batch is starting).
+    pub fn insert_fields(&self, fields: &[(TicketNumber, &str, &str)]) -> Result<()> {
+        let rows: Vec<[&dyn ToSql; 3]> = fields
+            .iter()
+            .map(|(ticket, name, value)| -> [&dyn ToSql; 3] { [ticket, name, value] })
+            .collect();
+        self.insert_rows(
+            "INSERT INTO ticket_fields (ticket_id, name, value)",
+            "",
+            &rows,
+        )
     }
 
     /// Open tickets answered by an agent whose last message is at or before `before`, with
