@@ -45,6 +45,39 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Mode::Search(s) => search(frame, app, body, s),
         Mode::Reports { text, scroll } => reports(frame, theme, body, text.as_ref(), *scroll),
     }
+    split_sara_am(frame.buffer_mut());
+}
+
+/// Thai SARA AM (and Lao AM) join the consonant before them into one grapheme two cells wide,
+/// made of two narrow characters. Terminals draw those as two separate cells, but the renderer
+/// updates a two-cell grapheme as if it were one wide character: overwriting it leaves its second
+/// half (a stray "ำ") on the screen. Each such grapheme is split here into two one-cell halves,
+/// the consonant with NIKHAHIT and SARA AA: the same letters (its compatibility decomposition),
+/// and the same look.
+fn split_sara_am(buf: &mut ratatui::buffer::Buffer) {
+    let area = buf.area;
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right().saturating_sub(1) {
+            let symbol = buf[(x, y)].symbol();
+            let Some(at) = symbol.find(['\u{e33}', '\u{eb3}']) else {
+                continue;
+            };
+            let am = &symbol[at..at + 3];
+            let (nikhahit, aa) = if am == "\u{e33}" {
+                ("\u{e4d}", "\u{e32}")
+            } else {
+                ("\u{ecd}", "\u{eb2}")
+            };
+            let head = format!("{}{nikhahit}", &symbol[..at]);
+            let tail = format!("{aa}{}", &symbol[at + 3..]);
+            if text::width(&head) != 1 || text::width(&tail) != 1 {
+                continue;
+            }
+            let style = buf[(x, y)].style();
+            buf[(x, y)].set_symbol(&head);
+            buf[(x + 1, y)].set_symbol(&tail).set_style(style);
+        }
+    }
 }
 
 fn about(tickets: &[i64]) -> String {
@@ -960,5 +993,42 @@ fn snippet_around(body: &str, terms: &[String]) -> String {
             }
         }
         _ => clean,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::style::Style;
+
+    use super::split_sara_am;
+
+    #[test]
+    fn sara_am_takes_two_cells_that_are_each_redrawn() {
+        let area = Rect::new(0, 0, 8, 1);
+        let mut before = Buffer::empty(area);
+        before.set_string(0, 0, "xคำy น้ำ", Style::default());
+        split_sara_am(&mut before);
+        let cells: Vec<&str> = (0..8).map(|x| before[(x, 0)].symbol()).collect();
+        assert_eq!(
+            cells,
+            [
+                "x",
+                "ค\u{e4d}",
+                "\u{e32}",
+                "y",
+                " ",
+                "น\u{e49}\u{e4d}",
+                "\u{e32}",
+                " "
+            ]
+        );
+        // Blanking the line rewrites both halves, so no stray vowel stays on the terminal.
+        let after = Buffer::empty(area);
+        let updated: Vec<u16> = before.diff(&after).iter().map(|(x, _, _)| *x).collect();
+        for x in [1, 2, 5, 6] {
+            assert!(updated.contains(&x), "cell {x} is not redrawn: {updated:?}");
+        }
     }
 }
