@@ -431,12 +431,12 @@ impl App {
         Ok(())
     }
 
-    /// The current view's ticket queue; the Comments and Reviews views have none, and every
-    /// list read below comes back empty for them.
-    fn queue(&self) -> Queue {
+    /// A page of the current view's ticket queue; the Comments and Reviews views have no
+    /// tickets, so none.
+    fn page_of_view(&self, page: Page, limit: usize) -> Res<Vec<QueueRow>> {
         match &self.views[self.view].kind {
-            ViewKind::Tickets(q) => q.clone(),
-            _ => Queue::Saved(crate::store::SavedFilter::default()),
+            ViewKind::Tickets(q) => self.store.read().queue_page(q, page, limit),
+            _ => Ok(Vec::new()),
         }
     }
 
@@ -505,7 +505,7 @@ impl App {
 
     fn load_list(&mut self, page: Page) -> Res<()> {
         let want = self.list_height() + PAGE;
-        let rows = self.store.read().queue_page(&self.queue(), page, want)?;
+        let rows = self.page_of_view(page, want)?;
         let total = self.views[self.view].count.max(rows.len() as i64) as usize;
         let got = rows.len();
         self.list.rows = rows;
@@ -536,10 +536,7 @@ impl App {
         let Some(last) = self.list.rows.last().map(QueueRow::key) else {
             return Ok(0);
         };
-        let more = self
-            .store
-            .read()
-            .queue_page(&self.queue(), Page::After(last), PAGE)?;
+        let more = self.page_of_view(Page::After(last), PAGE)?;
         let n = more.len();
         self.list.at_bottom = n < PAGE;
         self.list.rows.extend(more);
@@ -564,10 +561,7 @@ impl App {
         let Some(first) = self.list.rows.first().map(QueueRow::key) else {
             return Ok(0);
         };
-        let more = self
-            .store
-            .read()
-            .queue_page(&self.queue(), Page::Before(first), PAGE)?;
+        let more = self.page_of_view(Page::Before(first), PAGE)?;
         let n = more.len();
         if n < PAGE {
             self.list.at_top = true;
@@ -606,7 +600,7 @@ impl App {
             Page::From(self.list.rows[offset].key())
         };
         self.list.offset = 0;
-        let rows = self.store.read().queue_page(&self.queue(), page, want)?;
+        let rows = self.page_of_view(page, want)?;
         self.list.at_bottom = rows.len() < want;
         if matches!(page, Page::First) {
             self.list.start = 0;
