@@ -855,6 +855,47 @@ mod tests {
     }
 
     #[test]
+    fn the_thread_pane_and_search_read_through_indexes() {
+        let desk = desk_with(20);
+        let sql = desk.read();
+        let plan = |q: &str| sql.explain(q).unwrap().join("; ");
+        for (what, q) in [
+            (
+                "thread messages",
+                "SELECT id FROM messages WHERE conversation_id = 1 ORDER BY sent_at DESC, id DESC LIMIT 101",
+            ),
+            (
+                "last customer message",
+                "SELECT sent_at FROM messages WHERE conversation_id = 1 AND direction = 'in'
+                 ORDER BY sent_at DESC LIMIT 1",
+            ),
+            (
+                "thread journal",
+                "SELECT e.kind FROM tickets t JOIN events e ON e.ticket_id = t.id
+                 WHERE t.conversation_id = 1 AND e.at >= 0 ORDER BY e.at, e.id",
+            ),
+            (
+                "latest ticket",
+                "SELECT max(id) FROM tickets WHERE conversation_id = 1",
+            ),
+        ] {
+            let p = plan(q);
+            assert!(
+                !p.contains("SCAN messages") && !p.contains("SCAN e"),
+                "{what}: {p}"
+            );
+            assert!(p.contains("USING"), "{what}: {p}");
+        }
+        // Full-text search walks the index newest first, without sorting the matches.
+        let p = plan(
+            "SELECT m.id FROM messages_fts f JOIN messages m ON m.id = f.rowid
+             WHERE messages_fts MATCH '\"refund\"' ORDER BY f.rowid DESC LIMIT 50",
+        );
+        assert!(p.contains("VIRTUAL TABLE INDEX"), "{p}");
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
+    }
+
+    #[test]
     fn search_finds_thai_inside_a_sentence_and_survives_any_query() {
         let mut desk = desk_with(5);
         let m = |id: &str, text: &str| Inbound {
