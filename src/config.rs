@@ -398,10 +398,7 @@ impl Config {
                     (Some(("checkbox", _)), None) => FieldKind::Checkbox,
                     (Some((other, span)), None) => {
                         let known = ["text", "number", "dropdown", "date", "checkbox"];
-                        let hint = known
-                            .iter()
-                            .min_by_key(|k| strsim::levenshtein(other, k))
-                            .filter(|k| strsim::levenshtein(other, k) <= 2)
+                        let hint = crate::rules::load::did_you_mean(other, known)
                             .map(|k| format!(" (did you mean \"{k}\"?)"))
                             .unwrap_or_default();
                         return Err((

@@ -6,6 +6,8 @@ use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use crate::rules::load::did_you_mean;
+
 /// Everything a key can do in the inbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Command {
@@ -399,10 +401,10 @@ impl Keymap {
         for (name, keys) in overrides {
             let Some(command) = Command::from_name(name) else {
                 let names: Vec<String> = Command::all().iter().map(|c| c.name()).collect();
-                return Err(format!(
-                    "[keys]: there is no command \"{name}\"{}",
-                    did_you_mean(name, &names)
-                ));
+                let hint = did_you_mean(name, names.iter().map(String::as_str))
+                    .map(|k| format!(" (did you mean \"{k}\"?)"))
+                    .unwrap_or_default();
+                return Err(format!("[keys]: there is no command \"{name}\"{hint}"));
             };
             map.bindings.retain(|_, c| *c != command);
             for spec in keys {
@@ -465,17 +467,6 @@ fn chord_text(chord: &[Key]) -> String {
         .map(Key::to_string)
         .collect::<Vec<_>>()
         .join("")
-}
-
-/// ` (did you mean "x"?)` when a known name is close to what was written.
-pub fn did_you_mean(word: &str, known: &[String]) -> String {
-    known
-        .iter()
-        .map(|k| (strsim::levenshtein(word, k), k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-        .min()
-        .map(|(_, k)| format!(" (did you mean \"{k}\"?)"))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
