@@ -981,62 +981,10 @@ impl Sql<'_> {
             .map_err(Into::into)
     }
 
-    /// A conversation's whole history across its tickets, oldest first.
+    /// A conversation's whole history across its tickets, oldest first: the thread pane's read
+    /// with no limit.
     pub fn thread(&self, conversation: ConversationId) -> Result<Vec<ThreadItem>> {
-        let mut items = Vec::new();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, ticket_id, direction, author, kind, body, sent_at FROM messages
-             WHERE conversation_id = ?1 ORDER BY sent_at, id",
-        )?;
-        let mut rows = stmt.query([conversation])?;
-        while let Some(r) = rows.next()? {
-            items.push(ThreadItem::Message {
-                id: r.get(0)?,
-                ticket: r.get(1)?,
-                direction: parse_enum(2, r.get(2)?)?,
-                author: r.get(3)?,
-                kind: parse_enum(4, r.get(4)?)?,
-                body: r.get(5)?,
-                at: r.get(6)?,
-            });
-        }
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT n.id, n.ticket_id, n.author, n.body, n.created_at FROM notes n
-             JOIN tickets t ON t.id = n.ticket_id
-             WHERE t.conversation_id = ?1 AND NOT n.removed ORDER BY n.created_at, n.id",
-        )?;
-        let mut rows = stmt.query([conversation])?;
-        while let Some(r) = rows.next()? {
-            items.push(ThreadItem::Note {
-                id: r.get(0)?,
-                ticket: r.get(1)?,
-                author: r.get(2)?,
-                body: r.get(3)?,
-                at: r.get(4)?,
-            });
-        }
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT e.ticket_id, e.kind, e.actor_kind, e.actor, e.via, e.payload, e.at FROM events e
-             JOIN tickets t ON t.id = e.ticket_id
-             WHERE t.conversation_id = ?1 ORDER BY e.at, e.id",
-        )?;
-        let mut rows = stmt.query([conversation])?;
-        while let Some(r) = rows.next()? {
-            let kind: String = r.get(2)?;
-            let payload: String = r.get(5)?;
-            items.push(ThreadItem::Event {
-                ticket: r.get(0)?,
-                kind: r.get(1)?,
-                actor: Actor::from_parts(&kind, r.get(3)?),
-                via: r.get(4)?,
-                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-                at: r.get(6)?,
-            });
-        }
-        // Stable sort keeps each kind's own order where times tie; events follow the message
-        // that caused them.
-        items.sort_by_key(ThreadItem::at);
-        Ok(items)
+        Ok(self.thread_tail(conversation, usize::MAX)?.0)
     }
 
     pub fn totals(&self) -> Result<Totals> {
