@@ -123,7 +123,6 @@ pub enum Effect {
     Redraw,
     /// Compute the Reports screen off the drawing loop (it reads the journal of a week).
     Report,
-    Quit,
 }
 
 /// What a sidebar entry lists.
@@ -797,14 +796,19 @@ impl App {
             return Ok(());
         }
         self.refresh_list()?;
-        match self.thread.conversation {
-            Some(c) => self.load_thread(c, Vec::new())?,
-            None => self.load_thread_of_selection()?,
+        // The thread pane follows the selection while the list has the focus, and keeps its own
+        // conversation (opened from search, say) while it has the focus itself. Read once.
+        let shown = match self.focus {
+            Focus::List => self.list.selected().map(|r| r.conversation_id),
+            Focus::Thread => self.thread.conversation,
+        };
+        match shown {
+            Some(c) => self.load_thread(c, Vec::new()),
+            None => {
+                self.thread = Thread::default();
+                Ok(())
+            }
         }
-        if self.focus == Focus::List {
-            self.load_thread_of_selection()?;
-        }
-        Ok(())
     }
 
     fn on_done(&mut self, outcome: Outcome) -> Res<()> {
@@ -1076,10 +1080,7 @@ impl App {
         }
         let thread_focus = self.focus == Focus::Thread;
         match c {
-            Command::Quit => {
-                self.quit = true;
-                return Ok(vec![Effect::Quit]);
-            }
+            Command::Quit => self.quit = true,
             Command::Down | Command::Up if thread_focus => {
                 self.scroll_thread(if c == Command::Down { -1 } else { 1 })?
             }
@@ -1510,14 +1511,17 @@ impl App {
                     self.mode = Mode::Input(Box::new(input));
                     return Ok(Vec::new());
                 }
-                if let InputPurpose::CommentReply(comment) = input.purpose {
-                    return Ok(self.send(Job::ReplyComment { comment, text }));
-                }
-                let ticket = input.tickets[0];
+                // A note or a reply is on the one ticket the box was opened for.
                 let job = match input.purpose {
-                    InputPurpose::Note => Job::Note { ticket, text },
-                    InputPurpose::Reply => Job::Reply { ticket, text },
-                    InputPurpose::CommentReply(_) => return Ok(Vec::new()),
+                    InputPurpose::Note => Job::Note {
+                        ticket: input.tickets[0],
+                        text,
+                    },
+                    InputPurpose::Reply => Job::Reply {
+                        ticket: input.tickets[0],
+                        text,
+                    },
+                    InputPurpose::CommentReply(comment) => Job::ReplyComment { comment, text },
                     InputPurpose::FieldValue(name) => {
                         let seen = self.targets().1;
                         Job::Act {

@@ -192,7 +192,6 @@ fn event_loop(
                         let _ = done.send(report_text(&db, now));
                     });
                 }
-                Effect::Quit => {}
             }
         }
         if app.quit {
