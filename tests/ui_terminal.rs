@@ -122,6 +122,11 @@ impl Session {
 
     /// Opens the inbox with extra environment variables.
     fn start_with(world: &World, env: &[(&str, &std::ffi::OsStr)]) -> Session {
+        Session::spawn(world, &[], env)
+    }
+
+    /// Runs `tix ARGS` in the terminal with extra environment variables.
+    fn spawn(world: &World, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Session {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -131,6 +136,7 @@ impl Session {
             })
             .unwrap();
         let mut cmd = CommandBuilder::new(TIX);
+        cmd.args(args);
         cmd.env_clear();
         if let Ok(path) = std::env::var("PATH") {
             cmd.env("PATH", path);
@@ -486,4 +492,50 @@ fn ctrl_e_writes_a_note_in_the_editor() {
     drop(tix);
     let shown = world.tix(&["ticket", "show", "1", "--json"]);
     assert!(shown.contains("written in the editor"), "{shown}");
+}
+
+/// The open-ticket count on the status line ("you · 57 open · 7 mine").
+fn open_count(screen: &str) -> Option<u64> {
+    let line = screen.lines().find(|l| l.starts_with("demo you · "))?;
+    let before = line.split(" open · ").next()?;
+    before.rsplit(' ').next()?.parse().ok()
+}
+
+#[test]
+fn the_demo_opens_a_live_desk_and_deletes_its_database_on_quit() {
+    let world = World::new();
+    let tmp = world.path("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut tix = Session::spawn(&world, &["--demo"], &[("TMPDIR", tmp.as_os_str())]);
+    tix.wait_for("demo you · ");
+    tix.wait_for("7 Comments");
+    let first = open_count(&tix.screen()).expect("an open count");
+    assert!(
+        first > 20,
+        "a few hundred tickets of history:\n{}",
+        tix.screen()
+    );
+    assert!(
+        std::fs::read_dir(&tmp).unwrap().count() > 0,
+        "the demo database is in the temporary folder"
+    );
+    // Customers keep writing: new tickets arrive without a key press.
+    let start = Instant::now();
+    while open_count(&tix.screen()) == Some(first) {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "no new arrivals:\n{}",
+            tix.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tix.type_keys("q");
+    assert!(tix.wait_exit(), "the demo did not exit cleanly");
+    tix.wait_for("demo ended; its database was deleted");
+    drop(tix);
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "the demo database was left behind"
+    );
 }
