@@ -28,9 +28,10 @@ use crate::store::{
 const PAGE: usize = 40;
 /// How many messages of a thread are read at first; scrolling to the top reads more.
 const THREAD_MESSAGES: usize = 100;
-/// While data keeps changing, the sidebar is recounted on every this many changes seen (they
-/// are looked for every quarter second, so about once a second). Counted in changes, not by the
-/// clock: the clock can be fixed, and the counts must still move.
+/// While data keeps changing, the sidebar is recounted at most once a second by the clock, and
+/// at least every this many changes seen (they are looked for every quarter second): the clock
+/// can be fixed (`TIX_NOW`), and the counts must still move.
+const COUNT_EVERY_MS: Millis = 1_000;
 const RECOUNT_EVERY_CHANGES: u32 = 4;
 
 /// What the inbox is set up with.
@@ -326,6 +327,7 @@ pub struct App {
     /// Jobs sent to the writer and not yet back.
     pub in_flight: usize,
     data_version: i64,
+    counted_at: Millis,
     /// Changes seen since the sidebar was last counted.
     changes_uncounted: u32,
     /// When the timers last ran.
@@ -355,6 +357,7 @@ impl App {
             quit: false,
             in_flight: 0,
             data_version,
+            counted_at: now,
             changes_uncounted: 0,
             timers_at: now,
         };
@@ -429,6 +432,7 @@ impl App {
         self.view = current
             .and_then(|k| self.views.iter().position(|v| v.kind == k))
             .unwrap_or(0);
+        self.counted_at = self.now;
         self.changes_uncounted = 0;
         Ok(())
     }
@@ -789,7 +793,10 @@ impl App {
 
     fn refresh_after_change(&mut self, recount: bool) -> Res<()> {
         self.changes_uncounted += 1;
-        if recount || self.changes_uncounted >= RECOUNT_EVERY_CHANGES {
+        if recount
+            || self.now - self.counted_at >= COUNT_EVERY_MS
+            || self.changes_uncounted >= RECOUNT_EVERY_CHANGES
+        {
             self.build_views()?;
         }
         if self.in_area() {
