@@ -936,3 +936,23 @@ fn comments_and_reviews_have_their_views_a_private_reply_and_a_conversion_make_t
         w.notice()
     );
 }
+
+#[test]
+fn colon_opens_the_palette_and_its_fuzzy_match_runs_an_action_or_switches_views() {
+    let mut w = World::new(&handful());
+    w.key(KeyCode::Char('3'));
+    assert_eq!(w.selected(), 1);
+    w.key(KeyCode::Char(':'));
+    w.keys("mark spam");
+    match &w.app.mode {
+        Mode::Palette(p) => assert_eq!(p.selected().unwrap().label, "mark spam"),
+        _ => panic!("the palette is not open"),
+    }
+    w.key(KeyCode::Enter);
+    assert_eq!(w.status(1), Status::Spam, "{}", w.notice());
+    w.key(KeyCode::Char(':'));
+    w.keys("view: spam");
+    w.key(KeyCode::Enter);
+    assert_eq!(w.view_label(), "Spam");
+    assert_eq!(w.rows(), vec![1]);
+}
