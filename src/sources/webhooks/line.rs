@@ -77,14 +77,7 @@ fn content(message: &At<'_>) -> Result<Option<(MessageKind, String)>, PayloadErr
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/tests/fixtures/webhooks/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
+    use crate::sources::webhooks::fixture;
 
     #[test]
     fn text_message_is_the_customers_on_the_destination_account() {

@@ -252,14 +252,7 @@ fn instagram_comment(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/tests/fixtures/webhooks/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
+    use crate::sources::webhooks::fixture;
 
     const PAGE: &str = "682498302938465";
     const PSID: &str = "1254459154682919";

@@ -364,18 +364,27 @@ pub(crate) fn describe(v: &Value) -> String {
     }
 }
 
+/// The bytes of a sample payload in `tests/fixtures/webhooks/`, for the parsers' and the
+/// receiver's tests.
+#[cfg(test)]
+pub(crate) fn fixture_bytes(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/webhooks/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(path).unwrap()
+}
+
+/// A sample payload as JSON.
+#[cfg(test)]
+pub(crate) fn fixture(name: &str) -> Value {
+    serde_json::from_slice(&fixture_bytes(name)).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/tests/fixtures/webhooks/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
 
     #[test]
     fn every_sample_is_recognised_as_its_platform() {

@@ -135,15 +135,8 @@ fn content(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::webhooks::fixture;
     use serde_json::json;
-
-    fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/tests/fixtures/webhooks/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
 
     #[test]
     fn text_push_is_the_buyers_with_ids_beyond_two_to_the_53() {

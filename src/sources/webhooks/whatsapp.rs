@@ -141,14 +141,7 @@ fn content(message: &At<'_>, kind: &str) -> Result<Option<(MessageKind, String)>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/tests/fixtures/webhooks/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
+    use crate::sources::webhooks::fixture;
 
     #[test]
     fn text_carries_the_customers_name_and_seconds_become_millis() {
