@@ -47,8 +47,7 @@ pub struct Options {
     pub agents: Vec<String>,
     pub teams: Vec<String>,
     pub labels: Vec<String>,
-    pub fields: Vec<String>,
-    /// The fields with a type (dropdowns offer their options) or a `required` flag.
+    /// The config's fields, with their types (dropdowns offer their options).
     pub field_defs: Vec<crate::domain::fields::FieldDef>,
     /// Times are shown at this offset from UTC.
     pub utc_offset: FixedOffset,
@@ -72,7 +71,6 @@ impl Options {
             agents: Vec::new(),
             teams: Vec::new(),
             labels: Vec::new(),
-            fields: Vec::new(),
             field_defs: Vec::new(),
             utc_offset: chrono::Local::now().offset().fix(),
             tag: None,
@@ -92,7 +90,6 @@ impl Options {
         }
         o.labels = config.labels.iter().map(|l| l.get_ref().clone()).collect();
         o.field_defs = config.field_defs().map_err(|(_, e)| e)?;
-        o.fields = o.field_defs.iter().map(|f| f.name.clone()).collect();
         o.keymap = Keymap::with_overrides(&config.key_overrides())?;
         o.theme = Theme::choose(config.theme.as_deref(), Theme::no_color_env())?;
         o.saved_views = config.saved_views()?;
@@ -1201,7 +1198,12 @@ impl App {
                 if tickets.is_empty() {
                     self.say("no ticket selected");
                 } else {
-                    let mut names = self.opts.fields.clone();
+                    let mut names: Vec<String> = self
+                        .opts
+                        .field_defs
+                        .iter()
+                        .map(|f| f.name.clone())
+                        .collect();
                     for n in self.store.read().known_field_names()? {
                         if !names.contains(&n) {
                             names.push(n);
