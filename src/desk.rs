@@ -5,6 +5,7 @@
 
 pub mod comments;
 mod routing;
+pub mod words;
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};

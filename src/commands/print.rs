@@ -4,6 +4,7 @@
 
 use std::io::{self, Write};
 
+use crate::desk::words;
 use crate::domain::{Direction, Millis, text, time};
 use crate::store::{ContactSummary, ThreadItem, TicketSummary};
 
@@ -182,61 +183,12 @@ pub fn ticket_thread(
                 ticket,
                 ..
             } => {
-                let detail = event_detail(kind, payload);
-                let via = via
-                    .as_deref()
-                    .map(|v| format!(" ({v})"))
-                    .unwrap_or_default();
-                writeln!(
-                    out,
-                    "{at}  · #{ticket} {}{detail} by {}{via}",
-                    kind.replace('_', " "),
-                    text::sanitize(&actor.to_string(), true)
-                )?;
+                let line = words::describe_event(*ticket, kind, actor, via.as_deref(), payload);
+                writeln!(out, "{at}  · {line}")?;
             }
         }
     }
     Ok(())
-}
-
-/// The interesting part of a journal payload, as a few words.
-fn event_detail(kind: &str, payload: &serde_json::Value) -> String {
-    let s = |v: &serde_json::Value| v.as_str().map(|s| text::sanitize(s, true));
-    match kind {
-        "assigned" => {
-            let after = &payload["after"];
-            match (s(&after["agent"]), s(&after["team"])) {
-                (Some(a), Some(t)) => format!(" to {a} ({t})"),
-                (Some(a), None) => format!(" to {a}"),
-                (None, Some(t)) => format!(" to team {t}"),
-                (None, None) => String::new(),
-            }
-        }
-        "linked" => format!(
-            ": {}",
-            text::sanitize(&crate::desk::comments::describe_link(payload), true)
-        ),
-        "labelled" | "unlabelled" => s(&payload["label"])
-            .map(|l| format!(" \"{l}\""))
-            .unwrap_or_default(),
-        "field_set" => format!(
-            " {} = {}",
-            s(&payload["name"]).unwrap_or_default(),
-            s(&payload["after"]).unwrap_or_else(|| "(empty)".into())
-        ),
-        "no_agent_available" => {
-            let whom = s(&payload["team"])
-                .map(|t| format!(" in {t}"))
-                .or_else(|| s(&payload["agent"]).map(|a| format!(" ({a})")))
-                .unwrap_or_default();
-            let why: Vec<String> = payload["why"]
-                .as_array()
-                .map(|w| w.iter().filter_map(s).collect())
-                .unwrap_or_default();
-            format!("{whom}: {}", why.join("; "))
-        }
-        _ => String::new(),
-    }
 }
 
 fn indent(body: &str) -> String {

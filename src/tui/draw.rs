@@ -12,7 +12,8 @@ use super::app::{App, Focus, Input, Mode, Search};
 use super::keymap::Command;
 use super::picker::Picker;
 use super::theme::Theme;
-use crate::domain::{Actor, Change, Direction, MessageKind, Millis, Status, text, time};
+use crate::desk::words;
+use crate::domain::{Direction, MessageKind, Millis, Status, text, time};
 use crate::store::{QueueRow, ThreadItem};
 
 /// Draws the whole screen.
@@ -609,7 +610,8 @@ fn item_lines<'a>(app: &App, i: usize, w: usize) -> Vec<Line<'a>> {
             payload,
             ..
         } => {
-            if let Some(text) = describe_event(ticket, kind, actor, via.as_deref(), payload) {
+            if !words::shown_as_itself(kind) {
+                let text = words::describe_event(ticket, kind, actor, via.as_deref(), payload);
                 for l in text::wrap(&format!("· {text} · {}", clock(at, off)), w) {
                     lines.push(Line::styled(l, theme.event));
                 }
@@ -617,63 +619,6 @@ fn item_lines<'a>(app: &App, i: usize, w: usize) -> Vec<Line<'a>> {
         }
     }
     lines
-}
-
-/// A journal line in words: "#245 assigned to bob by rule Refunds". `None` for changes the
-/// thread already shows as themselves (notes, replies).
-pub fn describe_event(
-    ticket: i64,
-    kind: &str,
-    actor: &Actor,
-    via: Option<&str>,
-    payload: &serde_json::Value,
-) -> Option<String> {
-    let by = match actor {
-        Actor::Customer => "by the customer's message".to_string(),
-        other => format!("by {other}"),
-    };
-    let change: Option<Change> = serde_json::from_value(payload.clone()).ok();
-    let what = match (kind, &change) {
-        ("created", _) => match actor {
-            Actor::Customer | Actor::System => return Some(format!("#{ticket} opened")),
-            _ => "opened".to_string(),
-        },
-        ("closed", _) => "closed".into(),
-        ("reopened", _) => "reopened".into(),
-        ("marked_spam", _) => "marked spam".into(),
-        ("not_spam", _) => "marked not spam".into(),
-        ("assigned", Some(Change::Assignment { after, .. })) => match (&after.agent, &after.team) {
-            (Some(a), Some(t)) => format!("assigned to {a} ({t})"),
-            (Some(a), None) => format!("assigned to {a}"),
-            (None, Some(t)) => format!("assigned to team {t}"),
-            (None, None) => "unassigned".into(),
-        },
-        ("unassigned", _) => "unassigned".into(),
-        ("follow_up_set", _) => "flagged for follow-up".into(),
-        ("follow_up_cleared", _) => "follow-up cleared".into(),
-        ("labelled", Some(Change::Label { label, .. })) => format!("labelled {label}"),
-        ("unlabelled", Some(Change::Label { label, .. })) => format!("label {label} removed"),
-        ("field_set", Some(Change::Field { name, after, .. })) => match after {
-            Some(v) => format!("{name} set to {v}"),
-            None => format!("{name} cleared"),
-        },
-        ("note_added" | "note_removed" | "replied", _) => return None,
-        ("linked", _) => crate::desk::comments::describe_link(payload),
-        ("no_agent_available", _) => {
-            let why: Vec<&str> = payload["why"]
-                .as_array()
-                .map(|w| w.iter().filter_map(|v| v.as_str()).collect())
-                .unwrap_or_default();
-            let whom = payload["team"]
-                .as_str()
-                .map(|t| format!(" in team {t}"))
-                .unwrap_or_default();
-            format!("waits: nobody{whom} could take it ({})", why.join("; "))
-        }
-        (other, _) => other.replace('_', " "),
-    };
-    let via = via.map(|v| format!(" ({v})")).unwrap_or_default();
-    Some(text::sanitize(&format!("#{ticket} {what} {by}{via}"), true))
 }
 
 /// A line with every occurrence of the search terms highlighted, matched case-insensitively.
