@@ -183,6 +183,18 @@ fn area_where(alias: &str, f: &AreaFilter) -> (String, Vec<i64>) {
     }
 }
 
+/// The statement of a page of the Comments or Reviews view, and its arguments.
+fn area_sql(table: &str, alias: &str, columns: &str, f: &AreaFilter) -> (String, Vec<i64>) {
+    let (filter, args) = area_where(alias, f);
+    let sql = format!(
+        "SELECT {columns} FROM {table} {alias}
+         JOIN channel_accounts a ON a.id = {alias}.account_id {filter}
+         ORDER BY {alias}.created_at DESC, {alias}.id DESC LIMIT {}",
+        f.limit.unwrap_or(-1)
+    );
+    (sql, args)
+}
+
 impl Sql<'_> {
     /// The conversation and contact of a customer identity (their id on a channel account),
     /// created if new, as an arrival would create them. A comment's author or a reviewer becomes
@@ -293,32 +305,27 @@ impl Sql<'_> {
 
     /// Comments newest first; only one page's worth when the filter has a limit.
     pub fn list_comments(&self, f: &AreaFilter) -> Result<Vec<CommentRow>> {
-        let (filter, args) = area_where("c", f);
-        let sql = format!(
-            "SELECT {COMMENT_COLUMNS} FROM comments c
-             JOIN channel_accounts a ON a.id = c.account_id {filter}
-             ORDER BY c.created_at DESC, c.id DESC LIMIT {}",
-            f.limit.unwrap_or(-1)
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(args), comment_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        self.list_area("comments", "c", COMMENT_COLUMNS, f, comment_row)
     }
 
     /// Reviews newest first; only one page's worth when the filter has a limit.
     pub fn list_reviews(&self, f: &AreaFilter) -> Result<Vec<ReviewRow>> {
-        let (filter, args) = area_where("r", f);
-        let sql = format!(
-            "SELECT {REVIEW_COLUMNS} FROM reviews r
-             JOIN channel_accounts a ON a.id = r.account_id {filter}
-             ORDER BY r.created_at DESC, r.id DESC LIMIT {}",
-            f.limit.unwrap_or(-1)
-        );
+        self.list_area("reviews", "r", REVIEW_COLUMNS, f, review_row)
+    }
+
+    /// One area's rows, newest first, through its `(created_at, id)` indexes.
+    fn list_area<T>(
+        &self,
+        table: &str,
+        alias: &str,
+        columns: &str,
+        f: &AreaFilter,
+        row: fn(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let (sql, args) = area_sql(table, alias, columns, f);
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt
-            .query_map(rusqlite::params_from_iter(args), review_row)?
+            .query_map(rusqlite::params_from_iter(args), row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -363,5 +370,37 @@ impl Sql<'_> {
             )?
             .execute(params![id, at, agent, ticket])?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn the_comments_and_reviews_views_walk_their_unhandled_indexes() {
+        let store = Store::open_in_memory().unwrap();
+        let sql = store.read();
+        for (table, alias, columns, index) in [
+            ("comments", "c", COMMENT_COLUMNS, "comments_unhandled"),
+            ("reviews", "r", REVIEW_COLUMNS, "reviews_unhandled"),
+        ] {
+            for before in [None, Some((1, 1))] {
+                let f = AreaFilter {
+                    before,
+                    limit: Some(50),
+                    ..AreaFilter::default()
+                };
+                // The page's very statement, with its keys written in.
+                let (mut statement, args) = area_sql(table, alias, columns, &f);
+                for a in args {
+                    statement = statement.replacen('?', &a.to_string(), 1);
+                }
+                let plan = sql.explain(&statement).unwrap().join("; ");
+                assert!(plan.contains(index), "{table}: {plan}");
+                assert!(!plan.contains("TEMP B-TREE"), "{table}: {plan}");
+            }
+        }
     }
 }
