@@ -18,7 +18,7 @@ use crate::domain::{
     Inbound, Lifecycle, Millis, Status, TicketNumber, time,
 };
 use crate::rules::assign::Pool;
-use crate::rules::eval::{Facts, Glance, MessageFacts, TicketState};
+use crate::rules::eval::{Facts, Glance, MessageFacts};
 use crate::rules::trace::EventTrace;
 use crate::rules::{Event, Routing, Rule, Trigger};
 use crate::store::{
@@ -795,9 +795,21 @@ fn ingest_in(
     let cut = routing
         .map(routing::status_changing_rules)
         .unwrap_or_default();
-    // Conversations and accounts already looked up stay known from one segment to the next.
+    // Conversations and accounts already looked up stay known from one segment to the next, and
+    // so does the run of the rules: the batch's tickets are written once, at its end.
     let mut accounts = HashMap::new();
     let mut work = HashMap::new();
+    let mut run = match routing {
+        Some(r) => {
+            let mut run = Run::new(r, traces.is_some());
+            run.pool = std::mem::take(pool);
+            // Before the batch writes anything: the rules keep the counts in step from here.
+            run.pool.read_counts(sql)?;
+            Some(run)
+        }
+        None => None,
+    };
+    let mut next_ticket = sql.next_ticket_number()?;
     let mut start = 0;
     while start < batch.len() {
         start += ingest_segment(
@@ -809,24 +821,32 @@ fn ingest_in(
             &mut Segment {
                 accounts: &mut accounts,
                 work: &mut work,
-                pool,
+                run: &mut run,
+                next_ticket: &mut next_ticket,
                 report: &mut report,
-                traces,
             },
         )?;
+    }
+    if let Some(mut run) = run {
+        run.finish(sql)?;
+        *pool = std::mem::take(&mut run.pool);
+        if let (Some(all), Some(mine)) = (traces.as_mut(), run.traces.take()) {
+            all.extend(mine);
+        }
     }
     sql.index_messages_after(last_before)?;
     Ok(report)
 }
 
 /// What one segment of a batch carries over to the next, and reports.
-struct Segment<'s, 'b> {
+struct Segment<'s, 'b, 'r> {
     accounts: &'s mut HashMap<(ChannelKind, &'b str), AccountId>,
     work: &'s mut HashMap<(AccountId, &'b str), ConversationWork>,
-    /// Open counts and rotation: read once per batch, or carried over from the last one.
-    pool: &'s mut Pool,
+    /// The rules' run, if there are rules: it holds the batch's tickets until the batch ends.
+    run: &'s mut Option<Run<'r>>,
+    /// Read once: tickets the batch started may not be written yet.
+    next_ticket: &'s mut TicketNumber,
     report: &'s mut IngestReport,
-    traces: &'s mut Option<Vec<EventTrace>>,
 }
 
 /// An event of the batch that rules listen to, run once the batch's tickets are written.
@@ -849,14 +869,14 @@ fn ingest_segment<'b>(
     routing: Option<&Routing>,
     batch: &'b [Inbound],
     cut: &[&Rule],
-    seg: &mut Segment<'_, 'b>,
+    seg: &mut Segment<'_, 'b, '_>,
 ) -> Result<usize> {
     let Segment {
         accounts,
         work,
-        pool,
+        run,
+        next_ticket,
         report,
-        traces,
     } = seg;
     let listens = |e: Event| routing.is_some_and(|r| r.listens(e));
     let reads_text = routing.is_some_and(Routing::reads_text);
@@ -869,7 +889,6 @@ fn ingest_segment<'b>(
     // Tickets with an agent that this segment reopens, by message: they count as that agent's
     // open tickets only from their reopening on.
     let mut reopens: Vec<(usize, String)> = Vec::new();
-    let mut next_ticket = sql.next_ticket_number()?;
     let mut writer = sql.arrival_writer()?;
     let mut finished: Vec<(ConversationId, ContactId, TicketWork)> = Vec::new();
     let mut journal_lines: Vec<(Change, Actor, Millis)> = Vec::new();
@@ -901,7 +920,7 @@ fn ingest_segment<'b>(
         };
         let joins = choose_ticket(conv.ticket.as_ref().map(|t| &t.state), m, window);
         let number = match (&joins, &conv.ticket) {
-            (Joins::New, _) | (_, None) => next_ticket,
+            (Joins::New, _) | (_, None) => **next_ticket,
             (_, Some(t)) => t.state.number,
         };
         let Some(message_id) = writer.insert_message(&NewMessage {
@@ -942,10 +961,10 @@ fn ingest_segment<'b>(
                 ));
                 report.tickets_reopened += 1;
                 event = Some(Event::TicketReopened);
-                if routing.is_some() {
-                    let agent = match &t.routing {
-                        Some((a, _)) => a.agent.clone(),
-                        None => sql.assignment(number)?.and_then(|a| a.agent),
+                if let Some(run) = run.as_ref() {
+                    let agent = match (run.known_assignment(number), &t.routing) {
+                        (Some(a), _) | (None, Some((a, _))) => a.agent.clone(),
+                        (None, None) => sql.assignment(number)?.and_then(|a| a.agent),
                     };
                     reopens.extend(agent.map(|a| (index, a)));
                 }
@@ -953,7 +972,7 @@ fn ingest_segment<'b>(
             }
             (_, old) => {
                 finished.extend(old.filter(|o| o.dirty).map(|o| (conv.id, conv.contact, o)));
-                next_ticket += 1;
+                **next_ticket += 1;
                 report.tickets_created += 1;
                 let created_by = actor.name().unwrap_or("customer").to_string();
                 journal_lines.push((Change::Created { ticket: number }, actor, m.sent_at));
@@ -1024,64 +1043,47 @@ fn ingest_segment<'b>(
         }
     }
 
-    // With rules to run, the tickets this segment started are left to the run as drafts: it
-    // writes them once, with what the rules did to them.
-    let mut run = routing
-        .filter(|_| !pending.is_empty())
-        .map(|r| Run::new(r, traces.is_some()));
-    let mut known = Vec::new();
-    let mut write =
-        |conversation: ConversationId, contact: ContactId, t: &TicketWork| -> Result<()> {
-            match (&t.new, run.as_mut()) {
-                (Some((created_by, created_at)), Some(run)) => run.draft(
-                    t.state.number,
-                    Draft {
-                        conversation,
-                        contact,
-                        created_by: created_by.clone(),
-                        created_at: *created_at,
-                        state: t.state.clone(),
-                        assignment: Assignment::default(),
-                        follow_up: false,
-                        labels: Vec::new(),
-                        fields: Vec::new(),
-                    },
-                ),
-                (Some((created_by, created_at)), None) => writer.insert_ticket(
-                    conversation,
-                    *created_at,
-                    created_by,
-                    &t.state,
-                    &Assignment::default(),
-                    false,
-                )?,
-                (None, run) => {
-                    writer.update_ticket(&t.state)?;
-                    if let (Some((assignment, created_at)), Some(_)) = (t.routing.clone(), run) {
-                        known.push((
-                            t.state.number,
-                            TicketState {
-                                status: t.state.lifecycle.status,
-                                assignment,
-                                created_at,
-                            },
-                        ));
-                    }
-                }
-            }
-            Ok(())
-        };
+    // With rules to run, the tickets this segment wrote to are left to the run as drafts: it
+    // writes them once, at the end of the batch, with what the rules did to them.
+    let mut write = |conversation: ConversationId,
+                     contact: ContactId,
+                     t: &TicketWork,
+                     run: &mut Option<Run<'_>>|
+     -> Result<()> {
+        match (run.as_mut(), &t.new) {
+            (Some(run), new) => run.draft(
+                sql,
+                t.state.number,
+                Draft::new(conversation, contact, new.clone(), t.state.clone()),
+                t.routing.clone(),
+            )?,
+            (None, Some((created_by, created_at))) => writer.insert_ticket(
+                conversation,
+                *created_at,
+                created_by,
+                &t.state,
+                &Assignment::default(),
+                false,
+            )?,
+            (None, None) => writer.update_ticket(&t.state)?,
+        }
+        Ok(())
+    };
     for (conversation, contact, t) in &finished {
-        write(*conversation, *contact, t)?;
+        write(*conversation, *contact, t, run)?;
     }
     for w in work.values_mut() {
         if let Some(t) = w.ticket.as_mut().filter(|t| t.dirty) {
-            write(w.id, w.contact, t)?;
-            // Written: the next segment carries on from here, as with a ticket found stored.
-            t.new = None;
+            write(w.id, w.contact, t, run)?;
             t.dirty = false;
-            // Rules may change the assignment: read it again if asked.
+            // The run knows its assignment from here on.
             t.routing = None;
+            // Without rules it is written: later segments update it. (The run tells a ticket it
+            // started from one it wrote already by itself, and the rules still need to know
+            // which tickets the batch started.)
+            if run.is_none() {
+                t.new = None;
+            }
         }
     }
     drop(writer);
@@ -1091,53 +1093,61 @@ fn ingest_segment<'b>(
             None => journal(sql, &change, &actor, at, None, None)?,
         }
     }
-    let mut replied = HashSet::new();
-    if let Some(mut run) = run {
-        run.pool = std::mem::take(*pool);
-        for (n, state) in known {
-            run.known_ticket(n, state);
+    let Some(run) = run.as_mut() else {
+        return Ok(taken);
+    };
+    let mut reopened = reopens.iter().peekable();
+    for p in &pending {
+        while let Some((_, agent)) = reopened.next_if(|(i, _)| *i <= p.index) {
+            run.reopened(agent);
         }
-        for (_, agent) in &reopens {
-            run.hold(agent);
-        }
-        let mut reopened = reopens.iter().peekable();
-        for p in &pending {
-            while let Some((_, agent)) = reopened.next_if(|(i, _)| *i <= p.index) {
-                run.release(agent);
-            }
-            let m = &batch[p.index];
-            run.fire(
-                sql,
-                &Occurrence {
-                    trigger: Trigger::Event(p.event),
-                    ticket: p.ticket,
-                    contact: p.contact,
-                    channel: m.channel,
-                    account: m.account_name(),
-                    at: m.sent_at,
-                    message: Some(MessageFacts {
-                        text: &m.text,
-                        kind: m.kind,
-                        id: p.message_id,
-                    }),
-                    facts: p.facts.clone(),
-                },
-            )?;
-        }
-        run.finish(sql)?;
-        **pool = std::mem::take(&mut run.pool);
-        replied = std::mem::take(&mut run.replied);
-        if let (Some(all), Some(mine)) = (traces.as_mut(), run.traces.take()) {
-            all.extend(mine);
-        }
+        let m = &batch[p.index];
+        run.fire(
+            sql,
+            &Occurrence {
+                trigger: Trigger::Event(p.event),
+                ticket: p.ticket,
+                contact: p.contact,
+                channel: m.channel,
+                account: m.account_name(),
+                at: m.sent_at,
+                message: Some(MessageFacts {
+                    text: &m.text,
+                    kind: m.kind,
+                    id: p.message_id,
+                }),
+                facts: p.facts.clone(),
+            },
+        )?;
     }
-    // A rule may have closed these conversations' tickets or marked them spam: look them up
-    // again when their next message comes.
+    for (_, agent) in reopened {
+        run.reopened(agent);
+    }
+    // A rule may have closed these conversations' tickets or marked them spam: carry on from
+    // what the rules left in the draft, or, if the ticket is written, look it up again when
+    // its next message comes.
     for key in unsettled {
-        work.remove(&key);
+        let drafted = work
+            .get(&key)
+            .and_then(|w| w.ticket.as_ref())
+            .and_then(|t| run.drafted(t.state.number));
+        match (
+            drafted.cloned(),
+            work.get_mut(&key).and_then(|w| w.ticket.as_mut()),
+        ) {
+            (Some(d), Some(t)) => {
+                t.state.lifecycle = d.lifecycle;
+                t.state.updated_at = d.updated_at;
+            }
+            _ => {
+                work.remove(&key);
+            }
+        }
     }
-    // An automatic reply moved these tickets' counts in the store: read them again too.
-    if !replied.is_empty() {
+    // An automatic reply moved these tickets' counts in the store (it writes the drafts first):
+    // read them again too.
+    if !run.replied.is_empty() {
+        let replied = std::mem::take(&mut run.replied);
         work.retain(|_, w| {
             !w.ticket
                 .as_ref()

@@ -31,31 +31,53 @@ pub(crate) struct Occurrence<'a> {
     pub facts: Facts,
 }
 
-/// A ticket the batch is starting and has not written yet. The batch holds it alone inside its
-/// write transaction, so rules change it here without a check-and-set, and [`Run::flush`]
-/// inserts it once with its final state instead of inserting it and then updating it per change.
+/// A ticket the batch's messages went to, not written yet: one the batch started, or a stored
+/// one with new messages. The batch holds it alone inside its write transaction, so rules change
+/// it here without a check-and-set, and [`Run::flush`] writes it once with its final state
+/// instead of writing it and then updating it per change.
 pub(crate) struct Draft {
     pub conversation: ConversationId,
     pub contact: ContactId,
-    pub created_by: String,
-    pub created_at: Millis,
+    /// Who started it and when, for a ticket the batch started; `None`: it is stored already.
+    pub new: Option<(String, Millis)>,
     pub state: ArrivalState,
-    pub assignment: Assignment,
-    pub follow_up: bool,
-    pub labels: Vec<String>,
-    pub fields: Vec<(String, String)>,
+    /// What rules changed, `None` where they left it as it was.
+    assignment: Option<Assignment>,
+    follow_up: Option<bool>,
+    /// Labels put on (`true`) or taken off, last word per label.
+    labels: Vec<(String, bool)>,
+    /// Fields set or cleared, last word per field.
+    fields: Vec<(String, Option<String>)>,
 }
 
 impl Draft {
+    pub fn new(
+        conversation: ConversationId,
+        contact: ContactId,
+        new: Option<(String, Millis)>,
+        state: ArrivalState,
+    ) -> Draft {
+        Draft {
+            conversation,
+            contact,
+            new,
+            state,
+            assignment: None,
+            follow_up: None,
+            labels: Vec::new(),
+            fields: Vec::new(),
+        }
+    }
+
     /// Does in memory what [`apply_checked`] does to a stored ticket.
     fn fold(&mut self, change: &Change, at: Millis) {
         match change {
             Change::Assignment { after, .. } => {
-                self.assignment = after.clone();
+                self.assignment = Some(after.clone());
                 self.state.updated_at = self.state.updated_at.max(at);
             }
             Change::FollowUp { after, .. } => {
-                self.follow_up = *after;
+                self.follow_up = Some(*after);
                 self.state.updated_at = self.state.updated_at.max(at);
             }
             Change::Lifecycle { after, .. } => {
@@ -63,16 +85,12 @@ impl Draft {
                 self.state.updated_at = self.state.updated_at.max(at);
             }
             Change::Label { label, added, .. } => {
-                self.labels.retain(|l| l != label);
-                if *added {
-                    self.labels.push(label.clone());
-                }
+                self.labels.retain(|(l, _)| l != label);
+                self.labels.push((label.clone(), *added));
             }
             Change::Field { name, after, .. } => {
                 self.fields.retain(|(f, _)| f != name);
-                if let Some(v) = after {
-                    self.fields.push((name.clone(), v.clone()));
-                }
+                self.fields.push((name.clone(), after.clone()));
             }
             // Notes and replies write rows of their own: the draft is written before them.
             Change::Created { .. }
@@ -94,8 +112,8 @@ struct Line {
     payload: String,
 }
 
-/// One run of the rules: a batch of arrivals, an agent's close, or a tick. Holds what was read
-/// so far, so each fact is fetched once per run.
+/// One run of the rules: a batch of arrivals (all its segments), an agent's close, or a tick.
+/// Holds what was read so far, so each fact is fetched once per run.
 pub(crate) struct Run<'r> {
     routing: &'r Routing,
     /// Shared by the segments of a batch: take it in, and back out after [`Run::finish`].
@@ -112,11 +130,12 @@ pub(crate) struct Run<'r> {
     pub matched: usize,
     /// Tickets the run sent a message on: their stored counts moved.
     pub replied: HashSet<TicketNumber>,
-    /// Tickets started by the batch, not written yet, in number order.
+    /// Tickets of the batch not written yet, in number order.
     drafts: BTreeMap<TicketNumber, Draft>,
     /// The contacts of the drafts, with their lowest draft number: their history in the store
-    /// is not complete yet.
-    draft_contacts: HashMap<ContactId, TicketNumber>,
+    /// is not complete yet. Tickets the batch started, then stored tickets.
+    new_drafts_of: HashMap<ContactId, TicketNumber>,
+    stored_drafts_of: HashMap<ContactId, TicketNumber>,
     /// Journal lines and rule firings of drafts, written after them, in order.
     lines: Vec<Line>,
     fired_rows: Vec<(TicketNumber, String, Millis)>,
@@ -135,18 +154,71 @@ impl<'r> Run<'r> {
             matched: 0,
             replied: HashSet::new(),
             drafts: BTreeMap::new(),
-            draft_contacts: HashMap::new(),
+            new_drafts_of: HashMap::new(),
+            stored_drafts_of: HashMap::new(),
             lines: Vec::new(),
             fired_rows: Vec::new(),
         }
     }
 
-    /// Takes a ticket the batch started and has not written: the run writes it (see [`Draft`]).
-    pub fn draft(&mut self, number: TicketNumber, draft: Draft) {
-        self.fresh_ticket(number, draft.created_at);
-        let first = self.draft_contacts.entry(draft.contact).or_insert(number);
-        *first = (*first).min(number);
-        self.drafts.insert(number, draft);
+    /// Takes a ticket the batch's messages went to: the run writes it (see [`Draft`]). Handed
+    /// again by a later segment, only its arrival state is new; `routing` is its assignment and
+    /// creation time if the batch read them.
+    pub fn draft(
+        &mut self,
+        sql: &Sql<'_>,
+        number: TicketNumber,
+        mut draft: Draft,
+        routing: Option<(Assignment, Millis)>,
+    ) -> Result<()> {
+        let status = draft.state.lifecycle.status;
+        if let Some(d) = self.drafts.get_mut(&number) {
+            d.state = draft.state;
+        } else {
+            // Written by an earlier flush of this run: an update from now on.
+            if self.fresh.contains(&number) {
+                draft.new = None;
+            }
+            match &draft.new {
+                Some((_, created_at)) => {
+                    self.fresh_ticket(number, *created_at);
+                    let first = self.new_drafts_of.entry(draft.contact).or_insert(number);
+                    *first = (*first).min(number);
+                }
+                None => {
+                    let first = self.stored_drafts_of.entry(draft.contact).or_insert(number);
+                    *first = (*first).min(number);
+                }
+            }
+            self.drafts.insert(number, draft);
+        }
+        if let Some((assignment, created_at)) = routing {
+            self.known.entry(number).or_default().state = Some(TicketState {
+                status,
+                assignment,
+                created_at,
+            });
+        }
+        // The arrival may have reopened it: the rules see the status the batch gave it.
+        self.state(sql, number)?;
+        if let Some(s) = self.known.get_mut(&number).and_then(|k| k.state.as_mut()) {
+            s.status = status;
+        }
+        Ok(())
+    }
+
+    /// A draft's lifecycle and last update as the rules left them, for the batch to carry on
+    /// from; `None` if the ticket is written.
+    pub fn drafted(&self, ticket: TicketNumber) -> Option<&ArrivalState> {
+        self.drafts.get(&ticket).map(|d| &d.state)
+    }
+
+    /// The ticket's assignment as the run knows it, if it does.
+    pub fn known_assignment(&self, ticket: TicketNumber) -> Option<&Assignment> {
+        self.known
+            .get(&ticket)
+            .and_then(|k| k.state.as_ref())
+            .map(|s| &s.assignment)
     }
 
     /// Whether the ticket is a draft: its journal lines must wait for it.
@@ -176,27 +248,56 @@ impl<'r> Run<'r> {
             return Ok(());
         }
         let drafts = std::mem::take(&mut self.drafts);
-        self.draft_contacts.clear();
+        self.new_drafts_of.clear();
+        self.stored_drafts_of.clear();
         let mut writer = sql.arrival_writer()?;
         for d in drafts.values() {
-            writer.insert_ticket(
-                d.conversation,
-                d.created_at,
-                &d.created_by,
-                &d.state,
-                &d.assignment,
-                d.follow_up,
-            )?;
+            match &d.new {
+                Some((created_by, created_at)) => writer.insert_ticket(
+                    d.conversation,
+                    *created_at,
+                    created_by,
+                    &d.state,
+                    &d.assignment.clone().unwrap_or_default(),
+                    d.follow_up.unwrap_or(false),
+                )?,
+                None => writer.update_ticket(&d.state)?,
+            }
         }
         drop(writer);
-        let labels: Vec<(TicketNumber, &str)> = drafts
-            .iter()
-            .flat_map(|(n, d)| d.labels.iter().map(|l| (*n, l.as_str())))
+        // Stored tickets: only what the rules changed.
+        for (n, d) in drafts.iter().filter(|(_, d)| d.new.is_none()) {
+            let at = d.state.updated_at;
+            if let Some(a) = &d.assignment {
+                sql.set_assignment(*n, a, at)?;
+            }
+            if let Some(on) = d.follow_up {
+                sql.set_follow_up(*n, on, at)?;
+            }
+            for (label, on) in &d.labels {
+                sql.set_label(*n, label, *on)?;
+            }
+            for (name, value) in &d.fields {
+                sql.set_field(*n, name, value.as_deref())?;
+            }
+        }
+        // Started by the batch: everything in bulk.
+        let started = || drafts.iter().filter(|(_, d)| d.new.is_some());
+        let labels: Vec<(TicketNumber, &str)> = started()
+            .flat_map(|(n, d)| {
+                d.labels
+                    .iter()
+                    .filter(|(_, on)| *on)
+                    .map(|(l, _)| (*n, l.as_str()))
+            })
             .collect();
         sql.insert_labels(&labels)?;
-        let fields: Vec<(TicketNumber, &str, &str)> = drafts
-            .iter()
-            .flat_map(|(n, d)| d.fields.iter().map(|(f, v)| (*n, f.as_str(), v.as_str())))
+        let fields: Vec<(TicketNumber, &str, &str)> = started()
+            .flat_map(|(n, d)| {
+                d.fields
+                    .iter()
+                    .filter_map(|(f, v)| Some((*n, f.as_str(), v.as_deref()?)))
+            })
             .collect();
         sql.insert_fields(&fields)?;
         let mut lines = std::mem::take(&mut self.lines);
@@ -251,19 +352,10 @@ impl<'r> Run<'r> {
         );
     }
 
-    /// A ticket of `agent` that the batch reopens (see [`Pool::hold`]).
-    pub fn hold(&mut self, agent: &str) {
-        self.pool.hold(agent);
-    }
-
-    /// The reopening of a held ticket has come, in arrival order.
-    pub fn release(&mut self, agent: &str) {
-        self.pool.release(agent);
-    }
-
-    /// Registers what the batch already knows of a ticket from before it, sparing a query.
-    pub fn known_ticket(&mut self, ticket: TicketNumber, state: TicketState) {
-        self.known.entry(ticket).or_default().state = Some(state);
+    /// A ticket of `agent` that the batch reopened: it counts as theirs from the rules of its
+    /// message on (the counts were read before the batch wrote anything).
+    pub fn reopened(&mut self, agent: &str) {
+        self.pool.moved(None, Some(agent));
     }
 
     /// Writes what must outlive the run (drafts, rotation pointers).
@@ -313,8 +405,11 @@ impl<'r> Run<'r> {
         };
         let mut stopped = false;
         let mut facts = o.facts.clone();
-        // The contact's first draft, if part of their history is still in drafts.
-        let mut drafted = self.draft_contacts.get(&o.contact).copied();
+        // The contact's first drafts, if part of their history is still in drafts.
+        let mut drafted = Unwritten {
+            first_new: self.new_drafts_of.get(&o.contact).copied(),
+            first_stored: self.stored_drafts_of.get(&o.contact).copied(),
+        };
         for (index, rule) in rules {
             let mut rt = RuleTrace {
                 rule: if explain {
@@ -339,11 +434,9 @@ impl<'r> Run<'r> {
                 }
                 continue;
             }
-            if let Some(first) = drafted
-                && history_unwritten(first, o.ticket, rule)
-            {
+            if drafted.hides_from(o.ticket, rule) {
                 self.flush(sql)?;
-                drafted = None;
+                drafted = Unwritten::default();
             }
             let matched = match &rule.when {
                 None => true,
@@ -433,11 +526,15 @@ impl<'r> Run<'r> {
             .rule_ticket(ticket)?
             .ok_or_else(|| DeskError::Refused(format!("there is no ticket #{ticket}")))?;
         let s = TicketState {
-            status: t.status,
+            // A draft's status is the batch's, not yet the store's.
+            status: self
+                .drafts
+                .get(&ticket)
+                .map_or(t.status, |d| d.state.lifecycle.status),
             assignment: t.assignment,
             created_at: t.created_at,
         };
-        known.state = Some(s.clone());
+        self.known.entry(ticket).or_default().state = Some(s.clone());
         Ok(s)
     }
 
@@ -542,9 +639,11 @@ impl<'r> Run<'r> {
                 })
             }
             Action::FollowUp(on) => {
-                let before = match self.drafts.get(&n) {
-                    Some(d) => d.follow_up,
-                    None => sql.ticket(n)?.is_some_and(|t| t.follow_up),
+                let before = match self.drafts.get(&n).map(|d| (d.follow_up, d.new.is_some())) {
+                    Some((Some(on), _)) => on,
+                    // Started by the batch: not flagged yet.
+                    Some((None, true)) => false,
+                    _ => sql.ticket(n)?.is_some_and(|t| t.follow_up),
                 };
                 Some(Change::FollowUp {
                     ticket: n,
@@ -894,31 +993,46 @@ impl<'r> Run<'r> {
     }
 }
 
-/// Whether the rule may read the history of a contact (their earlier tickets, any ticket's
-/// labels) whose first draft is `first`: drafts are not in the store yet.
-fn history_unwritten(first: TicketNumber, ticket: TicketNumber, rule: &Rule) -> bool {
-    // First-ticket and last-handler look at earlier tickets only; labels at all of them.
-    let earlier = first < ticket;
-    rule.when
-        .as_ref()
-        .is_some_and(|c| reads_history(c, earlier))
-        || (earlier
+/// The part of a contact's history still in drafts: their lowest-numbered draft the batch
+/// started (not in the store at all), and their lowest stored one (in the store, but without
+/// what the batch did to it).
+#[derive(Default)]
+struct Unwritten {
+    first_new: Option<TicketNumber>,
+    first_stored: Option<TicketNumber>,
+}
+
+impl Unwritten {
+    /// Whether the rule may read that part of the history for `ticket`: whether there are
+    /// earlier tickets (`first_ticket`), their labels (`contact_label`, any ticket) or their
+    /// agents (`last_handler`, earlier tickets).
+    fn hides_from(&self, ticket: TicketNumber, rule: &Rule) -> bool {
+        let earlier = |first: Option<TicketNumber>| first.is_some_and(|f| f < ticket);
+        let any = self.first_new.is_some() || self.first_stored.is_some();
+        if !any {
+            return false;
+        }
+        rule.when.as_ref().is_some_and(|c| {
+            reads_history(c, &|t| match t {
+                Test::ContactLabel(_) => any,
+                Test::FirstTicket(_) => earlier(self.first_new),
+                _ => false,
+            })
+        }) || ((earlier(self.first_new) || earlier(self.first_stored))
             && rule.then.iter().any(|a| {
                 matches!(a, Action::AssignTeam { strategy, otherwise, .. }
                     if *strategy == Strategy::LastHandler
                         || *otherwise == Some(Strategy::LastHandler))
             }))
+    }
 }
 
-/// Whether the condition reads the contact's other tickets: their labels (`contact_label`), or,
-/// with `earlier`, whether there are earlier ones (`first_ticket`).
-fn reads_history(cond: &Cond, earlier: bool) -> bool {
+/// Whether any test of the condition is one that `hidden` says cannot be answered yet.
+fn reads_history(cond: &Cond, hidden: &dyn Fn(&Test) -> bool) -> bool {
     match cond {
-        Cond::All(items) | Cond::Any(items) => items.iter().any(|c| reads_history(c, earlier)),
-        Cond::Not(c) => reads_history(c, earlier),
-        Cond::Test(Test::ContactLabel(_)) => true,
-        Cond::Test(Test::FirstTicket(_)) => earlier,
-        Cond::Test(_) => false,
+        Cond::All(items) | Cond::Any(items) => items.iter().any(|c| reads_history(c, hidden)),
+        Cond::Not(c) => reads_history(c, hidden),
+        Cond::Test(t) => hidden(t),
     }
 }
 

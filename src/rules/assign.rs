@@ -18,9 +18,6 @@ pub struct Pool {
     open: Option<HashMap<String, i64>>,
     pointers: Option<HashMap<String, String>>,
     moved: BTreeSet<String>,
-    /// Open tickets already stored as open that, at the moment rules are looking, have not been
-    /// reopened yet (a later message of the batch reopens them): not counted until then.
-    held: HashMap<String, i64>,
 }
 
 /// Why an agent cannot take a ticket now.
@@ -82,11 +79,7 @@ pub struct Pick {
 impl Pool {
     fn open(&mut self, sql: &Sql<'_>) -> Result<&mut HashMap<String, i64>> {
         if self.open.is_none() {
-            let mut counts = sql.open_counts()?;
-            for (agent, n) in &self.held {
-                *counts.entry(agent.clone()).or_default() -= n;
-            }
-            self.open = Some(counts);
+            self.open = Some(sql.open_counts()?);
         }
         Ok(self.open.get_or_insert_with(HashMap::new))
     }
@@ -118,22 +111,6 @@ impl Pool {
         }
     }
 
-    /// A ticket of `agent` the batch reopens later than the events now being routed.
-    pub fn hold(&mut self, agent: &str) {
-        // Counts read before the batch stored the reopening do not hold it yet.
-        if self.open.is_none() {
-            *self.held.entry(agent.to_string()).or_default() += 1;
-        }
-    }
-
-    /// The held ticket's reopening has come: it counts from now on.
-    pub fn release(&mut self, agent: &str) {
-        match self.open.as_mut() {
-            Some(open) => *open.entry(agent.to_string()).or_default() += 1,
-            None => *self.held.entry(agent.to_string()).or_default() -= 1,
-        }
-    }
-
     fn pointer(&mut self, sql: &Sql<'_>, team: &str) -> Result<Option<String>> {
         if self.pointers.is_none() {
             self.pointers = Some(sql.rotation_pointers()?);
@@ -150,7 +127,6 @@ impl Pool {
 
     /// What a later transaction may reuse: counts and pointers, as they are now in the store.
     pub fn carry_over(&mut self) {
-        self.held.clear();
         self.moved.clear();
     }
 
