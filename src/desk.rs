@@ -1002,9 +1002,14 @@ fn ingest_segment<'b>(
         // Rules hear customers' messages to tickets that are not spam.
         if m.direction == Direction::In && !spam && (on_created || on_reopened || on_received) {
             let fresh = t.new.is_some();
-            // Lower-cased once for every rule and event of this message.
+            // Lower-cased, and read for the rules' words, once for every rule and event of
+            // this message.
             let lower: Option<Rc<str>> =
                 (reads_text || !cut.is_empty()).then(|| m.text.to_lowercase().into());
+            let found_words: Option<Rc<[bool]>> = routing
+                .zip(lower.as_deref())
+                .filter(|_| reads_text)
+                .map(|(r, lower)| r.words.find(lower).into());
             let at = |event: Event| Pending {
                 event,
                 ticket: number,
@@ -1015,6 +1020,7 @@ fn ingest_segment<'b>(
                     first_ticket: (conv.new_contact && fresh).then_some(conv.tickets_started == 1),
                     agent_replies: Some(t.state.agent_replies),
                     lower: lower.clone(),
+                    found_words: found_words.clone(),
                     ..Facts::default()
                 },
             };
@@ -1033,7 +1039,7 @@ fn ingest_segment<'b>(
                     channel: m.channel,
                     account: m.account_name(),
                     text: &m.text,
-                    lower_text: lower.as_deref().unwrap_or_default(),
+                    found_words: found_words.as_deref().unwrap_or_default(),
                     kind: m.kind,
                 };
                 if routing::might_change_status(cut, event, &glance) {

@@ -4,7 +4,10 @@
 //! is journalled with the rule's name as actor, but never as an agent action: rule changes are
 //! not on anyone's undo stack, and they trigger no further rules, so rules cannot loop.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+// Looked up for every rule of every message: a fast hash, as keys are the batch's own numbers.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use super::{Result, apply_checked, journal, payload_of};
 use crate::desk::DeskError;
@@ -123,6 +126,10 @@ pub(crate) struct Run<'r> {
     fresh: HashSet<TicketNumber>,
     /// (ticket, rule index) fired during this run.
     fired: HashSet<(TicketNumber, usize)>,
+    /// The rules listening to each event (by [`Event`] discriminant), in file order.
+    listeners: [Vec<usize>; 4],
+    /// What of a contact's history each rule reads, by rule index.
+    history: Vec<HistoryReads>,
     /// The id after which this run stored messages (automatic replies), if it did.
     pub wrote_messages_after: Option<i64>,
     pub traces: Option<Vec<EventTrace>>,
@@ -149,6 +156,13 @@ impl<'r> Run<'r> {
             known: HashMap::new(),
             fresh: HashSet::new(),
             fired: HashSet::new(),
+            listeners: Event::ALL.map(|e| {
+                (routing.rules.iter().enumerate())
+                    .filter(|(_, r)| r.listens(e))
+                    .map(|(i, _)| i)
+                    .collect()
+            }),
+            history: routing.rules.iter().map(HistoryReads::of).collect(),
             wrote_messages_after: None,
             traces: explain.then(Vec::new),
             matched: 0,
@@ -368,9 +382,24 @@ impl<'r> Run<'r> {
     /// Runs every rule listening to the occurrence's event, in file order, until one says stop.
     pub fn fire(&mut self, sql: &Sql<'_>, o: &Occurrence<'_>) -> Result<()> {
         let routing = self.routing;
-        self.fire_rules(sql, o, routing.rules.iter().enumerate(), |r| {
-            r.on.contains(&o.trigger)
-        })
+        match o.trigger {
+            // Deciding, not explaining: only the rules that listen, and of those with
+            // `once_per_ticket` only the ones that have not fired on this ticket in this run.
+            Trigger::Event(e) if self.traces.is_none() => {
+                let listening = std::mem::take(&mut self.listeners[e as usize]);
+                let result = self.fire_rules(
+                    sql,
+                    o,
+                    listening.iter().map(|&i| (i, &routing.rules[i])),
+                    |_| true,
+                );
+                self.listeners[e as usize] = listening;
+                result
+            }
+            _ => self.fire_rules(sql, o, routing.rules.iter().enumerate(), |r| {
+                r.on.contains(&o.trigger)
+            }),
+        }
     }
 
     /// Runs one timer rule on one ticket; returns whether it matched.
@@ -427,6 +456,11 @@ impl<'r> Run<'r> {
                 }
                 continue;
             }
+            // Fired already in this run: known without a look at the conditions (an explanation
+            // still shows them).
+            if !explain && rule.once_per_ticket && self.fired.contains(&(o.ticket, index)) {
+                continue;
+            }
             if stopped {
                 rt.outcome = Outcome::Stopped;
                 if explain {
@@ -434,7 +468,8 @@ impl<'r> Run<'r> {
                 }
                 continue;
             }
-            if drafted.hides_from(o.ticket, rule) {
+            // (The auto-close is no rule of the file and reads no history.)
+            if (self.history.get(index)).is_some_and(|reads| drafted.hides_from(o.ticket, reads)) {
                 self.flush(sql)?;
                 drafted = Unwritten::default();
             }
@@ -1003,36 +1038,46 @@ struct Unwritten {
 }
 
 impl Unwritten {
-    /// Whether the rule may read that part of the history for `ticket`: whether there are
-    /// earlier tickets (`first_ticket`), their labels (`contact_label`, any ticket) or their
-    /// agents (`last_handler`, earlier tickets).
-    fn hides_from(&self, ticket: TicketNumber, rule: &Rule) -> bool {
+    /// Whether a rule that reads `reads` may read that part of the history for `ticket`.
+    fn hides_from(&self, ticket: TicketNumber, reads: &HistoryReads) -> bool {
         let earlier = |first: Option<TicketNumber>| first.is_some_and(|f| f < ticket);
-        let any = self.first_new.is_some() || self.first_stored.is_some();
-        if !any {
-            return false;
-        }
-        rule.when.as_ref().is_some_and(|c| {
-            reads_history(c, &|t| match t {
-                Test::ContactLabel(_) => any,
-                Test::FirstTicket(_) => earlier(self.first_new),
-                _ => false,
-            })
-        }) || ((earlier(self.first_new) || earlier(self.first_stored))
-            && rule.then.iter().any(|a| {
-                matches!(a, Action::AssignTeam { strategy, otherwise, .. }
-                    if *strategy == Strategy::LastHandler
-                        || *otherwise == Some(Strategy::LastHandler))
-            }))
+        (reads.contact_labels && (self.first_new.is_some() || self.first_stored.is_some()))
+            || (reads.first_ticket && earlier(self.first_new))
+            || (reads.last_handler && (earlier(self.first_new) || earlier(self.first_stored)))
     }
 }
 
-/// Whether any test of the condition is one that `hidden` says cannot be answered yet.
-fn reads_history(cond: &Cond, hidden: &dyn Fn(&Test) -> bool) -> bool {
+/// What of a contact's other tickets a rule reads: their labels (`contact_label`, any ticket),
+/// whether there are earlier ones (`first_ticket`), or their agents (`last_handler`, earlier
+/// tickets).
+struct HistoryReads {
+    contact_labels: bool,
+    first_ticket: bool,
+    last_handler: bool,
+}
+
+impl HistoryReads {
+    fn of(rule: &Rule) -> HistoryReads {
+        let tests =
+            |want: &dyn Fn(&Test) -> bool| rule.when.as_ref().is_some_and(|c| any_test(c, want));
+        HistoryReads {
+            contact_labels: tests(&|t| matches!(t, Test::ContactLabel(_))),
+            first_ticket: tests(&|t| matches!(t, Test::FirstTicket(_))),
+            last_handler: rule.then.iter().any(|a| {
+                matches!(a, Action::AssignTeam { strategy, otherwise, .. }
+                    if *strategy == Strategy::LastHandler
+                        || *otherwise == Some(Strategy::LastHandler))
+            }),
+        }
+    }
+}
+
+/// Whether any test of the condition is one that `want` picks.
+fn any_test(cond: &Cond, want: &dyn Fn(&Test) -> bool) -> bool {
     match cond {
-        Cond::All(items) | Cond::Any(items) => items.iter().any(|c| reads_history(c, hidden)),
-        Cond::Not(c) => reads_history(c, hidden),
-        Cond::Test(t) => hidden(t),
+        Cond::All(items) | Cond::Any(items) => items.iter().any(|c| any_test(c, want)),
+        Cond::Not(c) => any_test(c, want),
+        Cond::Test(t) => want(t),
     }
 }
 

@@ -4,7 +4,7 @@
 //! read from memory; anything else (labels, fields, the contact's history) is fetched on first use
 //! and only if a loaded rule asks for it, so rules cost no queries they do not need.
 
-use super::{Bound, Cond, Hours, Routing, Test};
+use super::{Bound, Cond, Hours, Routing, Test, WordIndex};
 use crate::domain::{
     Assignment, ChannelKind, ContactId, MessageKind, Millis, Status, TicketNumber, time,
 };
@@ -45,6 +45,8 @@ pub struct Facts {
     pub agent_replies: Option<i64>,
     /// The message lower-cased, shared by the rules and events of one message.
     pub lower: Option<std::rc::Rc<str>>,
+    /// Which of the rules' words the message contains (see [`WordIndex::find`]).
+    pub found_words: Option<std::rc::Rc<[bool]>>,
     pub contact_name: Option<String>,
     pub contact_labels: Option<Vec<String>>,
 }
@@ -110,6 +112,14 @@ impl<'a, 'c> Subject<'a, 'c> {
                 .lower
                 .get_or_insert_with(|| m.text.to_lowercase().into()),
         )
+    }
+
+    fn found_words(&mut self, index: &WordIndex) -> Option<&[bool]> {
+        if self.facts.found_words.is_none() {
+            let found = index.find(self.lower_text()?);
+            self.facts.found_words = Some(found.into());
+        }
+        self.facts.found_words.as_deref()
     }
 
     fn contact_name(&mut self) -> Result<&str> {
@@ -236,7 +246,8 @@ pub struct Glance<'a> {
     pub channel: ChannelKind,
     pub account: &'a str,
     pub text: &'a str,
-    pub lower_text: &'a str,
+    /// Which of the rules' words the message contains (see [`WordIndex::find`]).
+    pub found_words: &'a [bool],
     pub kind: MessageKind,
 }
 
@@ -267,12 +278,8 @@ fn known(cond: &Cond, g: &Glance<'_>) -> Option<bool> {
         Cond::Test(t) => match t {
             Test::Channel(list) => Some(list.contains(&g.channel)),
             Test::Account(list) => Some(list.iter().any(|a| a == g.account)),
-            Test::TextContainsAny(words) => {
-                Some(words.iter().any(|w| g.lower_text.contains(w.as_str())))
-            }
-            Test::TextContainsAll(words) => {
-                Some(words.iter().all(|w| g.lower_text.contains(w.as_str())))
-            }
+            Test::TextContainsAny(words) => Some(words.any_found(g.found_words)),
+            Test::TextContainsAll(words) => Some(words.all_found(g.found_words)),
             Test::TextMatches(re) => Some(re.is_match(g.text)),
             Test::MessageKind(kinds) => Some(kinds.contains(&g.kind)),
             _ => None,
@@ -319,11 +326,11 @@ fn test(t: &Test, s: &mut Subject<'_, '_>, routing: &Routing) -> Result<bool> {
         Test::Channel(list) => any_of(list, &s.channel),
         Test::Account(list) => list.iter().any(|a| a == s.account),
         Test::TextContainsAny(words) => s
-            .lower_text()
-            .is_some_and(|text| words.iter().any(|w| text.contains(w.as_str()))),
+            .found_words(&routing.words)
+            .is_some_and(|found| words.any_found(found)),
         Test::TextContainsAll(words) => s
-            .lower_text()
-            .is_some_and(|text| words.iter().all(|w| text.contains(w.as_str()))),
+            .found_words(&routing.words)
+            .is_some_and(|found| words.all_found(found)),
         Test::TextMatches(re) => s.message.is_some_and(|m| re.is_match(m.text)),
         Test::MessageKind(kinds) => s.message.is_some_and(|m| kinds.contains(&m.kind)),
         Test::ContactNameContains(words) => {
@@ -405,10 +412,11 @@ fn describe(t: &Test, s: &mut Subject<'_, '_>) -> Result<String> {
     Ok(match t {
         Test::Channel(l) => format!("channel is {} (it is {})", list(l), s.channel),
         Test::Account(l) => format!("account is {} (it is \"{}\")", list(l), s.account),
-        Test::TextContainsAny(w) => format!("message contains {}", list(w)),
+        Test::TextContainsAny(w) => format!("message contains {}", list(&w.words)),
         Test::TextContainsAll(w) => format!(
             "message contains all of {}",
-            w.iter()
+            w.words
+                .iter()
                 .map(|x| format!("\"{x}\""))
                 .collect::<Vec<_>>()
                 .join(", ")

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use super::hours::{DAY_KEYS, parse_ranges};
 use super::{
-    Action, Agent, Bound, Cond, Event, Hours, Routing, Rule, Strategy, Team, Test, Trigger,
+    Action, Agent, Bound, Cond, Event, Hours, Routing, Rule, Strategy, Team, Test, Trigger, Words,
 };
 use crate::config::{AccountConfig, Config, HoursConfig, Node};
 use crate::domain::{ChannelKind, MessageKind, Status, time};
@@ -661,9 +661,9 @@ fn attribute(key: &Spanned<String>, value: &Spanned<Node>, names: &Names<'_>) ->
                 })
                 .collect::<Result<_>>()?;
             if k == "text_contains_any" {
-                Test::TextContainsAny(words)
+                Test::TextContainsAny(Words::new(words))
             } else {
-                Test::TextContainsAll(words)
+                Test::TextContainsAll(Words::new(words))
             }
         }
         "text_matches" => {

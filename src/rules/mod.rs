@@ -33,6 +33,8 @@ pub struct Routing {
     /// How often the running inbox evaluates timers.
     pub tick_every: Millis,
     agent_index: HashMap<String, usize>,
+    /// Every word the rules look for, in one automaton.
+    pub words: WordIndex,
 }
 
 /// The built-in actor name of the auto-close timer, as the journal shows it.
@@ -46,8 +48,9 @@ impl Routing {
         agents: Vec<Agent>,
         teams: Vec<Team>,
         business_hours: Option<Hours>,
-        rules: Vec<Rule>,
+        mut rules: Vec<Rule>,
     ) -> Routing {
+        let words = WordIndex::build(&mut rules);
         let agent_index = agents
             .iter()
             .enumerate()
@@ -61,6 +64,7 @@ impl Routing {
             auto_close: None,
             tick_every: DEFAULT_TICK_EVERY,
             agent_index,
+            words,
         }
     }
 
@@ -222,14 +226,102 @@ impl Bound {
     }
 }
 
+/// Lower-cased words a test looks for in a lower-cased message.
+#[derive(Debug, Clone)]
+pub struct Words {
+    pub words: Vec<String>,
+    /// Each word's place in the routing's [`WordIndex`]; empty until the routing is built.
+    ids: Vec<usize>,
+}
+
+impl Words {
+    pub fn new(words: Vec<String>) -> Words {
+        Words {
+            words,
+            ids: Vec::new(),
+        }
+    }
+
+    /// Whether any of the words is in `found` (see [`WordIndex::find`]).
+    pub fn any_found(&self, found: &[bool]) -> bool {
+        self.ids.iter().any(|&i| found[i])
+    }
+
+    pub fn all_found(&self, found: &[bool]) -> bool {
+        self.ids.iter().all(|&i| found[i])
+    }
+}
+
+/// Every word of every rule in one automaton: each message is read once for all of them,
+/// rather than once per word or per test.
+#[derive(Debug)]
+pub struct WordIndex {
+    matcher: aho_corasick::AhoCorasick,
+    count: usize,
+}
+
+impl Default for WordIndex {
+    fn default() -> WordIndex {
+        WordIndex::build(&mut [])
+    }
+}
+
+impl WordIndex {
+    /// Numbers the rules' words (each distinct word once) and builds the automaton.
+    fn build(rules: &mut [Rule]) -> WordIndex {
+        fn number(cond: &mut Cond, all: &mut Vec<String>) {
+            match cond {
+                Cond::All(items) | Cond::Any(items) => {
+                    items.iter_mut().for_each(|c| number(c, all));
+                }
+                Cond::Not(c) => number(c, all),
+                Cond::Test(Test::TextContainsAny(w) | Test::TextContainsAll(w)) => {
+                    w.ids = (w.words.iter())
+                        .map(|word| match all.iter().position(|a| a == word) {
+                            Some(i) => i,
+                            None => {
+                                all.push(word.clone());
+                                all.len() - 1
+                            }
+                        })
+                        .collect();
+                }
+                Cond::Test(_) => {}
+            }
+        }
+        let mut all = Vec::new();
+        for cond in rules.iter_mut().filter_map(|r| r.when.as_mut()) {
+            number(cond, &mut all);
+        }
+        WordIndex {
+            matcher: aho_corasick::AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(&all)
+                .expect("the words of a config file fit an automaton"),
+            count: all.len(),
+        }
+    }
+
+    /// Which of the words the lower-cased text contains, by their place in the index.
+    pub fn find(&self, lower_text: &str) -> Vec<bool> {
+        let mut found = vec![false; self.count];
+        if self.count > 0 {
+            for m in self.matcher.find_overlapping_iter(lower_text) {
+                found[m.pattern().as_usize()] = true;
+            }
+        }
+        found
+    }
+}
+
 /// One typed test on a ticket, its contact or the message that arrived.
 #[derive(Debug, Clone)]
 pub enum Test {
     Channel(Vec<ChannelKind>),
     Account(Vec<String>),
     /// Lower-cased needles; the text is lower-cased once per message.
-    TextContainsAny(Vec<String>),
-    TextContainsAll(Vec<String>),
+    TextContainsAny(Words),
+    TextContainsAll(Words),
     TextMatches(Regex),
     MessageKind(Vec<MessageKind>),
     ContactNameContains(Vec<String>),
@@ -363,4 +455,67 @@ impl Action {
 /// The author stored on a message a rule sent, so replies by people and by rules stay apart.
 pub fn rule_author(rule: &str) -> String {
     format!("rule:{rule}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cond, Event, Routing, Rule, Test, Trigger, Words};
+
+    fn words(w: &[&str]) -> Words {
+        Words::new(w.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// Each list as the condition of a rule of one routing: (any of, all of) per list.
+    fn check(lists: &[&[&str]], text: &str) -> Vec<(bool, bool)> {
+        let rules = lists
+            .iter()
+            .map(|w| Rule {
+                name: "r".into(),
+                on: vec![Trigger::Event(Event::MessageReceived)],
+                when: Some(Cond::Test(Test::TextContainsAny(words(w)))),
+                then: Vec::new(),
+                stop: false,
+                once_per_ticket: false,
+            })
+            .collect();
+        let routing = Routing::new(Vec::new(), Vec::new(), None, rules);
+        let found = routing.words.find(text);
+        routing
+            .rules
+            .iter()
+            .map(|r| match &r.when {
+                Some(Cond::Test(Test::TextContainsAny(w))) => {
+                    (w.any_found(&found), w.all_found(&found))
+                }
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn any_word_is_found_inside_thai_and_overlapping_text() {
+        let lists: &[&[&str]] = &[&["คืนเงิน", "refund"], &["fun"], &["order"]];
+        assert_eq!(
+            check(lists, "ขอคืนเงินด้วยค่ะ"),
+            [(true, false), (false, false), (false, false)]
+        );
+        assert_eq!(
+            check(lists, "a refund please"),
+            [(true, false), (true, true), (false, false)]
+        );
+    }
+
+    #[test]
+    fn all_words_must_be_there_even_when_they_overlap_repeat_or_are_shared() {
+        let lists: &[&[&str]] = &[&["order", "status", "der"], &["ab", "ab"], &["ab", "bc"]];
+        assert_eq!(
+            check(lists, "order status? ab"),
+            [(true, true), (true, true), (true, false)]
+        );
+        assert_eq!(
+            check(lists, "order abc"),
+            [(true, false), (true, true), (true, true)]
+        );
+        assert_eq!(check(&[], "anything"), []);
+    }
 }
