@@ -1002,14 +1002,10 @@ fn ingest_segment<'b>(
         // Rules hear customers' messages to tickets that are not spam.
         if m.direction == Direction::In && !spam && (on_created || on_reopened || on_received) {
             let fresh = t.new.is_some();
-            // Lower-cased, and read for the rules' words, once for every rule and event of
-            // this message.
-            let lower: Option<Rc<str>> =
-                (reads_text || !cut.is_empty()).then(|| m.text.to_lowercase().into());
+            // Read for the rules' words once for every rule and event of this message.
             let found_words: Option<Rc<[bool]>> = routing
-                .zip(lower.as_deref())
                 .filter(|_| reads_text)
-                .map(|(r, lower)| r.words.find(lower).into());
+                .map(|r| r.words.find(&m.text).into());
             let at = |event: Event| Pending {
                 event,
                 ticket: number,
@@ -1019,7 +1015,6 @@ fn ingest_segment<'b>(
                 facts: Facts {
                     first_ticket: (conv.new_contact && fresh).then_some(conv.tickets_started == 1),
                     agent_replies: Some(t.state.agent_replies),
-                    lower: lower.clone(),
                     found_words: found_words.clone(),
                     ..Facts::default()
                 },

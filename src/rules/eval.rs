@@ -43,8 +43,6 @@ pub struct Facts {
     pub first_ticket: Option<bool>,
     /// Known without a query for an arrival (the batch keeps the count).
     pub agent_replies: Option<i64>,
-    /// The message lower-cased, shared by the rules and events of one message.
-    pub lower: Option<std::rc::Rc<str>>,
     /// Which of the rules' words the message contains (see [`WordIndex::find`]).
     pub found_words: Option<std::rc::Rc<[bool]>>,
     pub contact_name: Option<String>,
@@ -105,18 +103,9 @@ impl<'a, 'c> Subject<'a, 'c> {
             .map(|(_, v)| v.clone()))
     }
 
-    fn lower_text(&mut self) -> Option<&str> {
-        let m = self.message?;
-        Some(
-            self.facts
-                .lower
-                .get_or_insert_with(|| m.text.to_lowercase().into()),
-        )
-    }
-
     fn found_words(&mut self, index: &WordIndex) -> Option<&[bool]> {
         if self.facts.found_words.is_none() {
-            let found = index.find(self.lower_text()?);
+            let found = index.find(self.message?.text);
             self.facts.found_words = Some(found.into());
         }
         self.facts.found_words.as_deref()

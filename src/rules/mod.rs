@@ -302,15 +302,34 @@ impl WordIndex {
         }
     }
 
-    /// Which of the words the lower-cased text contains, by their place in the index.
-    pub fn find(&self, lower_text: &str) -> Vec<bool> {
+    /// Which of the words the text contains, whatever its letter case, by their place in the
+    /// index.
+    pub fn find(&self, text: &str) -> Vec<bool> {
         let mut found = vec![false; self.count];
         if self.count > 0 {
-            for m in self.matcher.find_overlapping_iter(lower_text) {
+            for m in self
+                .matcher
+                .find_overlapping_iter(lower_cased(text).as_ref())
+            {
                 found[m.pattern().as_usize()] = true;
             }
         }
         found
+    }
+}
+
+/// The text lower-cased for matching the (lower-cased) words. Most messages are ASCII, Thai and
+/// emoji, and only ASCII of those has letter case: they need at most ASCII lower-casing, which
+/// is much cheaper than the full Unicode mapping the rest gets.
+fn lower_cased(text: &str) -> std::borrow::Cow<'_, str> {
+    let caseless =
+        |c: char| c.is_ascii() || ('\u{0E00}'..='\u{0E7F}').contains(&c) || !c.is_alphabetic();
+    if !text.chars().all(caseless) {
+        text.to_lowercase().into()
+    } else if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        text.to_ascii_lowercase().into()
+    } else {
+        text.into()
     }
 }
 
@@ -490,6 +509,32 @@ mod tests {
                 _ => unreachable!(),
             })
             .collect()
+    }
+
+    #[test]
+    fn thai_has_no_letter_case_so_only_ascii_is_lowered_in_thai_text() {
+        let unchanged = |c: char| c.to_lowercase().eq(std::iter::once(c));
+        assert!(('\u{0E00}'..='\u{0E7F}').all(unchanged));
+        // Nor has anything that is not a letter (emoji, digits, punctuation).
+        assert!(
+            (char::MIN..=char::MAX)
+                .filter(|c| !c.is_alphabetic())
+                .all(unchanged)
+        );
+        assert_eq!(super::lower_cased("ขอ REFUND ค่ะ"), "ขอ refund ค่ะ");
+        assert_eq!(super::lower_cased("Größe ÉTÉ"), "größe été");
+        assert!(matches!(
+            super::lower_cased("ขอคืนเงิน ok 🙏"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn words_are_found_whatever_the_letter_case() {
+        assert_eq!(
+            check(&[&["refund"], &["été"]], "REFUND d'ÉTÉ"),
+            [(true, true), (true, true)]
+        );
     }
 
     #[test]
