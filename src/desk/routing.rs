@@ -350,7 +350,7 @@ impl<'r> Run<'r> {
     }
 
     /// Registers a ticket the run just created: its state is known without a query.
-    pub fn fresh_ticket(&mut self, ticket: TicketNumber, created_at: Millis) {
+    fn fresh_ticket(&mut self, ticket: TicketNumber, created_at: Millis) {
         self.fresh.insert(ticket);
         self.known.insert(
             ticket,
