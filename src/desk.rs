@@ -1124,26 +1124,40 @@ fn ingest_segment<'b>(
     for (_, agent) in reopened {
         run.reopened(agent);
     }
-    // A rule may have closed these conversations' tickets or marked them spam: carry on from
-    // what the rules left in the draft, or, if the ticket is written, look it up again when
-    // its next message comes.
+    // A rule may have closed these conversations' tickets or marked them spam. The next message
+    // goes to the conversation's open ticket, else its newest (as `open_conversation` finds
+    // them). A draft the batch started is the newest, and one still open is the open one:
+    // carry on from what the rules left in it. Otherwise (a written ticket, or a stored one a
+    // rule closed while a newer closed ticket may exist) look the conversation up again when
+    // its next message comes, from the store with the drafts written.
+    let mut reread = false;
     for key in unsettled {
-        let drafted = work
+        let number = work
             .get(&key)
             .and_then(|w| w.ticket.as_ref())
-            .and_then(|t| run.drafted(t.state.number));
-        match (
-            drafted.cloned(),
-            work.get_mut(&key).and_then(|w| w.ticket.as_mut()),
-        ) {
-            (Some(d), Some(t)) => {
-                t.state.lifecycle = d.lifecycle;
-                t.state.updated_at = d.updated_at;
+            .map(|t| t.state.number);
+        let carry_on = match number.and_then(|n| run.drafted(n)) {
+            Some((state, new)) if new || state.lifecycle.status == Status::Open => {
+                Some((state.lifecycle.clone(), state.updated_at))
+            }
+            Some(_) => {
+                reread = true;
+                None
+            }
+            None => None,
+        };
+        match (carry_on, work.get_mut(&key).and_then(|w| w.ticket.as_mut())) {
+            (Some((lifecycle, updated_at)), Some(t)) => {
+                t.state.lifecycle = lifecycle;
+                t.state.updated_at = updated_at;
             }
             _ => {
                 work.remove(&key);
             }
         }
+    }
+    if reread {
+        run.flush(sql)?;
     }
     // An automatic reply moved these tickets' counts in the store (it writes the drafts first):
     // read them again too.

@@ -596,6 +596,56 @@ fn a_rule_closing_on_arrival_gives_the_same_result_batched_or_not() {
 }
 
 #[test]
+fn a_rule_closing_an_older_ticket_sends_the_next_message_where_it_would_go_alone() {
+    // An agent reopened #1 while #2, newer, is closed. A rule closes #1 again: the next message
+    // reopens the newest ticket, #2, whether it comes in the same batch or on its own.
+    let config = format!(
+        "reopen_window = \"2h\"\n{}",
+        rule(
+            "\"message_received\"",
+            "{ text_contains_any = \"bye\" }",
+            "\"close\"",
+            ""
+        )
+    );
+    let play = |batched: bool| {
+        let mut d = desk_with(&config);
+        d.ingest(&[msg("C1", "m1", "hello", t0())]).unwrap();
+        d.close(&alice(t0() + MINUTE), &[1]).unwrap();
+        d.ingest(&[msg("C1", "m2", "hello", t0() + 3 * HOUR)])
+            .unwrap();
+        d.close(&alice(t0() + 3 * HOUR + MINUTE), &[2]).unwrap();
+        d.reopen(&alice(t0() + 3 * HOUR + 2 * MINUTE), &[1])
+            .unwrap();
+        let batch = [
+            msg("C1", "m3", "bye", t0() + 3 * HOUR + 3 * MINUTE),
+            msg("C1", "m4", "hello", t0() + 3 * HOUR + 4 * MINUTE),
+        ];
+        if batched {
+            d.ingest(&batch).unwrap();
+        } else {
+            for m in &batch {
+                d.ingest(std::slice::from_ref(m)).unwrap();
+            }
+        }
+        sound(&d);
+        d.read()
+            .list_tickets(&Default::default())
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.number, t.status, t.messages, t.reopen_count))
+            .collect::<Vec<_>>()
+    };
+    let alone = play(false);
+    assert_eq!(
+        alone,
+        [(2, Status::Open, 2, 1), (1, Status::Closed, 2, 1)],
+        "one at a time"
+    );
+    assert_eq!(play(true), alone, "in one batch");
+}
+
+#[test]
 fn rule_actions_do_not_trigger_rules() {
     // A rule closes on arrival; a ticket_closed rule must not hear it. An agent's close it hears.
     let config = format!(

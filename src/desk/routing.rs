@@ -1,8 +1,9 @@
 //! Running the routing rules inside the desk's write transaction.
 //!
-//! Rules act through the same check-and-set path as agents ([`apply_checked`]) and every change
-//! is journalled with the rule's name as actor, but never as an agent action: rule changes are
-//! not on anyone's undo stack, and they trigger no further rules, so rules cannot loop.
+//! Rules change the tickets of a batch of arrivals in its drafts (see [`Draft`]), and any other
+//! ticket through the same check-and-set path as agents ([`apply_checked`]). Every change is
+//! journalled with the rule's name as actor, but never as an agent action: rule changes are not
+//! on anyone's undo stack, and they trigger no further rules, so rules cannot loop.
 
 use std::collections::BTreeMap;
 
@@ -222,9 +223,11 @@ impl<'r> Run<'r> {
     }
 
     /// A draft's lifecycle and last update as the rules left them, for the batch to carry on
-    /// from; `None` if the ticket is written.
-    pub fn drafted(&self, ticket: TicketNumber) -> Option<&ArrivalState> {
-        self.drafts.get(&ticket).map(|d| &d.state)
+    /// from, and whether the batch started it; `None` if the ticket is written.
+    pub fn drafted(&self, ticket: TicketNumber) -> Option<(&ArrivalState, bool)> {
+        self.drafts
+            .get(&ticket)
+            .map(|d| (&d.state, d.new.is_some()))
     }
 
     /// The ticket's assignment as the run knows it, if it does.
@@ -594,11 +597,6 @@ impl<'r> Run<'r> {
         let actor = Actor::Rule(rule.name.clone());
         let n = o.ticket;
         let state = self.state(sql, n)?;
-        if matches!(action, Action::AssignAgent(_) | Action::AssignTeam { .. }) {
-            // Open counts are read from the store once, then kept in memory: read them before
-            // any draft is assigned, while the drafts (all unassigned) cannot change them.
-            self.pool.read_counts(sql)?;
-        }
         // Nobody could take the ticket: journalled with the reasons, after the assignment.
         let mut unrouted = None;
         let change = match action {
@@ -785,7 +783,7 @@ impl<'r> Run<'r> {
         Ok(trace)
     }
 
-    /// Applies a planned change check-and-set, noting the outcome in the trace.
+    /// Applies a planned change, in its draft or check-and-set, noting the outcome in the trace.
     #[allow(clippy::too_many_arguments)]
     fn apply(
         &mut self,

@@ -226,7 +226,8 @@ impl Bound {
     }
 }
 
-/// Lower-cased words a test looks for in a lower-cased message.
+/// Lower-cased words a test looks for in a lower-cased message. Only [`Routing::new`] numbers
+/// them in its [`WordIndex`]: tests are read from a routing, never made on their own.
 #[derive(Debug, Clone)]
 pub struct Words {
     pub words: Vec<String>,
@@ -294,9 +295,9 @@ impl WordIndex {
             number(cond, &mut all);
         }
         WordIndex {
-            matcher: aho_corasick::AhoCorasick::builder()
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(&all)
+            // The crate picks the fastest automaton that fits (a DFA for a config's few dozen
+            // words); it fails only past sizes no config file reaches.
+            matcher: aho_corasick::AhoCorasick::new(&all)
                 .expect("the words of a config file fit an automaton"),
             count: all.len(),
         }
