@@ -1016,6 +1016,9 @@ fn ingest_segment<'b>(
                     first_ticket: (conv.new_contact && fresh).then_some(conv.tickets_started == 1),
                     agent_replies: Some(t.state.agent_replies),
                     found_words: found_words.clone(),
+                    // Still named by its channel id at this message, whatever a later message
+                    // of the batch renames it to.
+                    contact_name: conv.unnamed.then(|| m.customer_id.to_lowercase()),
                     ..Facts::default()
                 },
             };

@@ -646,6 +646,36 @@ fn a_rule_closing_an_older_ticket_sends_the_next_message_where_it_would_go_alone
 }
 
 #[test]
+fn a_contact_name_test_sees_the_name_the_contact_had_at_each_message_batched_or_not() {
+    let config = rule(
+        "\"message_received\"",
+        "{ all = [ { contact_name_contains = \"vip\" }, { text_contains_any = \"first\" } ] }",
+        "{ add_label = \"vip\" }",
+        "",
+    );
+    let batch = [
+        Inbound {
+            display_name: None,
+            ..msg("U1", "m1", "first", t0())
+        },
+        Inbound {
+            display_name: Some("VIP Ann".into()),
+            ..msg("U1", "m2", "second", t0() + MINUTE)
+        },
+    ];
+    let mut together = desk_with(&config);
+    together.ingest(&batch).unwrap();
+    let mut apart = desk_with(&config);
+    for m in &batch {
+        apart.ingest(std::slice::from_ref(m)).unwrap();
+    }
+    for d in [&together, &apart] {
+        // The first message came from "U1", not yet from "VIP Ann".
+        assert_eq!(d.read().labels(1).unwrap(), Vec::<String>::new());
+    }
+}
+
+#[test]
 fn rule_actions_do_not_trigger_rules() {
     // A rule closes on arrival; a ticket_closed rule must not hear it. An agent's close it hears.
     let config = format!(
