@@ -710,19 +710,7 @@ impl Desk {
                      write there first"
                 ));
             };
-            if let Some(open) = sql.other_open_ticket(conversation, 0)? {
-                return Ok((open, false));
-            }
-            let number = sql.insert_ticket(conversation, ctx.at, &ctx.agent)?;
-            journal(
-                sql,
-                &Change::Created { ticket: number },
-                &ctx.actor(),
-                ctx.at,
-                None,
-                None,
-            )?;
-            Ok((number, true))
+            open_or_reuse(sql, ctx, conversation)
         })
     }
 
@@ -804,7 +792,9 @@ fn ingest_in(
             let mut run = Run::new(r, traces.is_some());
             run.pool = std::mem::take(pool);
             // Before the batch writes anything: the rules keep the counts in step from here.
-            run.pool.read_counts(sql)?;
+            if r.assigns() {
+                run.pool.read_counts(sql)?;
+            }
             Some(run)
         }
         None => None,
@@ -1327,6 +1317,28 @@ fn choose_ticket(current: Option<&ArrivalState>, m: &Inbound, window: Option<Mil
             }
         }
     }
+}
+
+/// The conversation's open ticket, or a new one opened by the agent (journalled). Returns the
+/// ticket and whether it is new.
+fn open_or_reuse(
+    sql: &Sql<'_>,
+    ctx: &Ctx,
+    conversation: ConversationId,
+) -> Result<(TicketNumber, bool)> {
+    if let Some(open) = sql.other_open_ticket(conversation, 0)? {
+        return Ok((open, false));
+    }
+    let number = sql.insert_ticket(conversation, ctx.at, &ctx.agent)?;
+    journal(
+        sql,
+        &Change::Created { ticket: number },
+        &ctx.actor(),
+        ctx.at,
+        None,
+        None,
+    )?;
+    Ok((number, true))
 }
 
 fn arrival_actor(m: &Inbound) -> Actor {

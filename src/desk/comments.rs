@@ -11,8 +11,8 @@
 
 use std::collections::HashSet;
 
-use super::{Ctx, Desk, Done, Result, journal, refused, reply_in};
-use crate::domain::{Change, ChannelKind, ConversationId, Direction, TicketNumber, text};
+use super::{Ctx, Desk, Done, Result, open_or_reuse, refused, reply_in};
+use crate::domain::{ChannelKind, Direction, TicketNumber, text};
 use crate::sources::reviews::Review;
 use crate::sources::webhooks::Comment;
 use crate::store::{NewComment, NewEvent, NewReview, Sql, platform_of_comment};
@@ -234,28 +234,6 @@ fn account_name(channel: ChannelKind, account: &str) -> &str {
     } else {
         account
     }
-}
-
-/// The conversation's Open ticket, or a new one opened by the agent (journalled), as `tix ticket
-/// open` does. Returns the ticket and whether it is new.
-fn open_or_reuse(
-    sql: &Sql<'_>,
-    ctx: &Ctx,
-    conversation: ConversationId,
-) -> Result<(TicketNumber, bool)> {
-    if let Some(open) = sql.other_open_ticket(conversation, 0)? {
-        return Ok((open, false));
-    }
-    let number = sql.insert_ticket(conversation, ctx.at, &ctx.agent)?;
-    journal(
-        sql,
-        &Change::Created { ticket: number },
-        &ctx.actor(),
-        ctx.at,
-        None,
-        None,
-    )?;
-    Ok((number, true))
 }
 
 /// Journals where a ticket came from: the thread shows "#12 opened from Facebook comment 3 …".

@@ -40,11 +40,11 @@ pub(crate) struct Occurrence<'a> {
 /// it here without a check-and-set, and [`Run::flush`] writes it once with its final state
 /// instead of writing it and then updating it per change.
 pub(crate) struct Draft {
-    pub conversation: ConversationId,
-    pub contact: ContactId,
+    conversation: ConversationId,
+    contact: ContactId,
     /// Who started it and when, for a ticket the batch started; `None`: it is stored already.
-    pub new: Option<(String, Millis)>,
-    pub state: ArrivalState,
+    new: Option<(String, Millis)>,
+    state: ArrivalState,
     /// What rules changed, `None` where they left it as it was.
     assignment: Option<Assignment>,
     follow_up: Option<bool>,
@@ -437,11 +437,6 @@ impl<'r> Run<'r> {
         };
         let mut stopped = false;
         let mut facts = o.facts.clone();
-        // The contact's first drafts, if part of their history is still in drafts.
-        let mut drafted = Unwritten {
-            first_new: self.new_drafts_of.get(&o.contact).copied(),
-            first_stored: self.stored_drafts_of.get(&o.contact).copied(),
-        };
         for (index, rule) in rules {
             let mut rt = RuleTrace {
                 rule: if explain {
@@ -472,9 +467,11 @@ impl<'r> Run<'r> {
                 continue;
             }
             // (The auto-close is no rule of the file and reads no history.)
-            if (self.history.get(index)).is_some_and(|reads| drafted.hides_from(o.ticket, reads)) {
+            if let Some(reads) = self.history.get(index)
+                && reads.any()
+                && self.unwritten(o.contact).hides_from(o.ticket, reads)
+            {
                 self.flush(sql)?;
-                drafted = Unwritten::default();
             }
             let matched = match &rule.when {
                 None => true,
@@ -537,6 +534,14 @@ impl<'r> Run<'r> {
             traces.push(trace);
         }
         Ok(())
+    }
+
+    /// The part of the contact's history still in drafts.
+    fn unwritten(&self, contact: ContactId) -> Unwritten {
+        Unwritten {
+            first_new: self.new_drafts_of.get(&contact).copied(),
+            first_stored: self.stored_drafts_of.get(&contact).copied(),
+        }
     }
 
     fn has_fired(
@@ -1029,7 +1034,6 @@ impl<'r> Run<'r> {
 /// The part of a contact's history still in drafts: their lowest-numbered draft the batch
 /// started (not in the store at all), and their lowest stored one (in the store, but without
 /// what the batch did to it).
-#[derive(Default)]
 struct Unwritten {
     first_new: Option<TicketNumber>,
     first_stored: Option<TicketNumber>,
@@ -1055,6 +1059,10 @@ struct HistoryReads {
 }
 
 impl HistoryReads {
+    fn any(&self) -> bool {
+        self.contact_labels || self.first_ticket || self.last_handler
+    }
+
     fn of(rule: &Rule) -> HistoryReads {
         let tests =
             |want: &dyn Fn(&Test) -> bool| rule.when.as_ref().is_some_and(|c| any_test(c, want));

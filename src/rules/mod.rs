@@ -88,6 +88,14 @@ impl Routing {
         self.rules.iter().any(|r| r.listens(event))
     }
 
+    /// Whether any rule assigns: only then do arrivals need the agents' open counts.
+    pub fn assigns(&self) -> bool {
+        self.rules
+            .iter()
+            .flat_map(|r| &r.then)
+            .any(|a| matches!(a, Action::AssignAgent(_) | Action::AssignTeam { .. }))
+    }
+
     /// Whether any rule tests the text of messages (so arrivals lower-case it once).
     pub fn reads_text(&self) -> bool {
         fn reads(c: &Cond) -> bool {
