@@ -179,12 +179,7 @@ fn feed_change(
         parsed.skip(format!("comment {verb}"));
         return Ok(());
     }
-    let from = value.get("from")?;
-    let author_id = from.as_ref().map(|f| f.field("id")?.id()).transpose()?;
-    let author_name = match &from {
-        Some(f) => f.opt_text("name")?.map(str::to_string),
-        None => None,
-    };
+    let (author_id, author_name, direction) = comment_author(&value, "name", account)?;
     let created_at = match value.get("created_time")? {
         Some(t) => t.millis()?,
         None => entry.field("time")?.millis()?,
@@ -195,17 +190,34 @@ fn feed_change(
         comment_id: value.field("comment_id")?.id()?,
         post_id: value.get("post_id")?.map(|p| p.id()).transpose()?,
         parent_id: value.get("parent_id")?.map(|p| p.id()).transpose()?,
-        direction: if author_id.as_deref() == Some(account) {
-            Direction::Out
-        } else {
-            Direction::In
-        },
+        direction,
         author_id,
         author_name,
         text: value.opt_text("message")?.unwrap_or_default().to_string(),
         created_at,
     });
     Ok(())
+}
+
+/// A comment's author (`from`: its id and, under `name_key`, its name) and whether the page
+/// itself wrote it.
+fn comment_author(
+    value: &At<'_>,
+    name_key: &str,
+    account: &str,
+) -> Result<(Option<String>, Option<String>, Direction), PayloadError> {
+    let from = value.get("from")?;
+    let author_id = from.as_ref().map(|f| f.field("id")?.id()).transpose()?;
+    let author_name = match &from {
+        Some(f) => f.opt_text(name_key)?.map(str::to_string),
+        None => None,
+    };
+    let direction = if author_id.as_deref() == Some(account) {
+        Direction::Out
+    } else {
+        Direction::In
+    };
+    Ok((author_id, author_name, direction))
 }
 
 /// A comment on an Instagram post; the comment id is `id` or, in older payloads, `comment_id`.
@@ -216,12 +228,7 @@ fn instagram_comment(
     parsed: &mut Parsed,
 ) -> Result<(), PayloadError> {
     let value = change.field("value")?;
-    let from = value.get("from")?;
-    let author_id = from.as_ref().map(|f| f.field("id")?.id()).transpose()?;
-    let author_name = match &from {
-        Some(f) => f.opt_text("username")?.map(str::to_string),
-        None => None,
-    };
+    let (author_id, author_name, direction) = comment_author(&value, "username", account)?;
     let comment_id = match value.get("id")? {
         Some(id) => id.id()?,
         None => value.field("comment_id")?.id()?,
@@ -236,11 +243,7 @@ fn instagram_comment(
         comment_id,
         post_id,
         parent_id: value.get("parent_id")?.map(|p| p.id()).transpose()?,
-        direction: if author_id.as_deref() == Some(account) {
-            Direction::Out
-        } else {
-            Direction::In
-        },
+        direction,
         author_id,
         author_name,
         text: value.opt_text("text")?.unwrap_or_default().to_string(),
