@@ -18,13 +18,11 @@ use predicates::prelude::*;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-const TIX: &str = env!("CARGO_BIN_EXE_tix");
+mod support;
+use support::{TIX, TIX_VARS};
 
 /// The clock for agents' actions unless a test says otherwise.
 const NOW: &str = "2026-11-20T10:00:00Z";
-
-/// Every environment variable tix reads; each test sets what it needs and removes the rest.
-const TIX_VARS: [&str; 5] = ["TIX_DB", "TIX_CONFIG", "TIX_AGENT", "TIX_NOW", "TIX_LOG"];
 
 // ----- harness -------------------------------------------------------------------------------
 
@@ -82,15 +80,7 @@ impl Tix {
 
     /// A `tix` command for this world with the clock fixed at `now`.
     fn cmd_at(&self, now: &str) -> Command {
-        let mut c = Command::new(TIX);
-        for v in TIX_VARS {
-            c.env_remove(v);
-        }
-        c.env("TIX_DB", self.db())
-            .env("TIX_CONFIG", self.path("config.toml"))
-            .env("TIX_NOW", now)
-            .env("TZ", "UTC")
-            .timeout(Duration::from_secs(120));
+        let mut c = support::tix_in(self.dir.path(), now);
         if let Some(a) = &self.agent {
             c.env("TIX_AGENT", a);
         }

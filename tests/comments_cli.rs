@@ -3,16 +3,15 @@
 //! listed, answered privately or converted into the customer's DM ticket, and linked to it.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-const TIX: &str = env!("CARGO_BIN_EXE_tix");
+mod support;
+
 /// A day after the fixtures' Facebook comments (2025-03-22), inside Meta's private-reply window.
 const NOW: &str = "2025-03-23T10:00:00Z";
-const TIX_VARS: [&str; 5] = ["TIX_DB", "TIX_CONFIG", "TIX_AGENT", "TIX_NOW", "TIX_LOG"];
 
 const REVIEWS: &str = concat!(
     r#"{"platform":"shopee","product":"Linen shirt M","rating":2,"author":"nok_88","author_id":"88120455","text":"ผ้าบางมาก \u001b[31mred","time":"2025-03-23T09:15:00+07:00","id":"rv-1"}"#,
@@ -42,16 +41,7 @@ impl Tix {
     }
 
     fn cmd(&self) -> Command {
-        let mut c = Command::new(TIX);
-        for v in TIX_VARS {
-            c.env_remove(v);
-        }
-        c.env("TIX_DB", self.dir.path().join("tix.db"))
-            .env("TIX_CONFIG", self.dir.path().join("config.toml"))
-            .env("TIX_NOW", NOW)
-            .env("TZ", "UTC")
-            .timeout(Duration::from_secs(120));
-        c
+        support::tix_in(self.dir.path(), NOW)
     }
 
     fn ok(&self, args: &[&str]) -> String {

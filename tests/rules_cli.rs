@@ -3,18 +3,15 @@
 //! `TZ=UTC`, so every time in the output is exact.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use assert_cmd::Command;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-const TIX: &str = env!("CARGO_BIN_EXE_tix");
+mod support;
 
 /// Friday 10:00 in Bangkok.
 const NOW: &str = "2026-11-20T03:00:00Z";
-
-const TIX_VARS: [&str; 5] = ["TIX_DB", "TIX_CONFIG", "TIX_AGENT", "TIX_NOW", "TIX_LOG"];
 
 const CONFIG: &str = r#"me = "alice"
 labels = ["refund", "chased"]
@@ -70,16 +67,7 @@ impl Tix {
     }
 
     fn cmd_at(&self, now: &str) -> Command {
-        let mut c = Command::new(TIX);
-        for v in TIX_VARS {
-            c.env_remove(v);
-        }
-        c.env("TIX_DB", self.path("tix.db"))
-            .env("TIX_CONFIG", self.path("config.toml"))
-            .env("TIX_NOW", now)
-            .env("TZ", "UTC")
-            .timeout(Duration::from_secs(120));
-        c
+        support::tix_in(self.dir.path(), now)
     }
 
     fn ok_at(&self, now: &str, args: &[&str]) -> String {

@@ -16,8 +16,8 @@ use serde_json::Value;
 use sha2::Sha256;
 use tempfile::TempDir;
 
-const TIX: &str = env!("CARGO_BIN_EXE_tix");
-const TIX_VARS: [&str; 5] = ["TIX_DB", "TIX_CONFIG", "TIX_AGENT", "TIX_NOW", "TIX_LOG"];
+mod support;
+use support::{TIX, TIX_VARS};
 
 const LINE_SECRET: &str = "testsecret";
 const META_SECRET: &str = "appsecret";

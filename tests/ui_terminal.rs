@@ -17,15 +17,14 @@ use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system}
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-const TIX: &str = env!("CARGO_BIN_EXE_tix");
+mod support;
+use support::{TIX, TIX_VARS};
+
 const NOW: &str = "2026-11-20T12:00:00Z";
 const ROWS: u16 = 35;
 const COLS: u16 = 120;
 /// How long to wait for the screen to show something before giving up.
 const DEADLINE: Duration = Duration::from_secs(20);
-
-/// Every environment variable tix reads; each test sets what it needs and removes the rest.
-const TIX_VARS: [&str; 5] = ["TIX_DB", "TIX_CONFIG", "TIX_AGENT", "TIX_NOW", "TIX_LOG"];
 
 // ----- harness -------------------------------------------------------------------------------
 

@@ -5,15 +5,14 @@
 //! reported with file, line and JSON path.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-const TIX: &str = env!("CARGO_BIN_EXE_tix");
+mod support;
+
 const NOW: &str = "2026-11-20T10:00:00Z";
-const TIX_VARS: [&str; 5] = ["TIX_DB", "TIX_CONFIG", "TIX_AGENT", "TIX_NOW", "TIX_LOG"];
 
 /// One test's world: a temporary directory holding the database and the config file.
 struct Tix {
@@ -45,16 +44,7 @@ impl Tix {
     }
 
     fn cmd(&self) -> Command {
-        let mut c = Command::new(TIX);
-        for v in TIX_VARS {
-            c.env_remove(v);
-        }
-        c.env("TIX_DB", self.path("tix.db"))
-            .env("TIX_CONFIG", self.path("config.toml"))
-            .env("TIX_NOW", NOW)
-            .env("TZ", "UTC")
-            .timeout(Duration::from_secs(120));
-        c
+        support::tix_in(self.dir.path(), NOW)
     }
 
     fn ok(&self, args: &[&str]) -> String {
