@@ -179,6 +179,10 @@ fn row_from(r: &Row<'_>) -> rusqlite::Result<QueueRow> {
     })
 }
 
+/// The teams with open tickets, for the sidebar and the assign picker.
+const OPEN_TEAMS: &str =
+    "SELECT DISTINCT team FROM tickets WHERE status = 'open' AND team IS NOT NULL ORDER BY team";
+
 /// The thread pane's reads, named so the plan tests explain exactly these statements.
 const THREAD_MESSAGES: &str = "SELECT id, ticket_id, direction, author, kind, body, sent_at
      FROM messages WHERE conversation_id = ?1 ORDER BY sent_at DESC, id DESC LIMIT ?2";
@@ -475,50 +479,32 @@ impl Sql<'_> {
 
     /// The teams that have open tickets, for the sidebar when the config names none.
     pub fn teams_with_open_tickets(&self) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT team FROM tickets WHERE status = 'open' AND team IS NOT NULL ORDER BY team",
-        )?;
-        let rows = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        Ok(rows)
+        self.strings(OPEN_TEAMS)
     }
 
     /// Every agent and team named on a ticket, for the assign picker.
     pub fn known_assignees(&self) -> Result<(Vec<String>, Vec<String>)> {
-        let list = |sql: &str| -> Result<Vec<String>> {
-            let mut stmt = self.conn.prepare_cached(sql)?;
-            let rows = stmt
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<String>>>()?;
-            Ok(rows)
-        };
         Ok((
-            list(
+            self.strings(
                 "SELECT DISTINCT assignee FROM tickets WHERE status = 'open' AND assignee IS NOT NULL ORDER BY assignee",
             )?,
-            list(
-                "SELECT DISTINCT team FROM tickets WHERE status = 'open' AND team IS NOT NULL ORDER BY team",
-            )?,
+            self.strings(OPEN_TEAMS)?,
         ))
     }
 
     /// Every label in use, for the label picker.
     pub fn known_labels(&self) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT DISTINCT label FROM ticket_labels ORDER BY label LIMIT 500")?;
-        let rows = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        Ok(rows)
+        self.strings("SELECT DISTINCT label FROM ticket_labels ORDER BY label LIMIT 500")
     }
 
     /// Every field name in use, for the field picker.
     pub fn known_field_names(&self) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT DISTINCT name FROM ticket_fields ORDER BY name LIMIT 500")?;
+        self.strings("SELECT DISTINCT name FROM ticket_fields ORDER BY name LIMIT 500")
+    }
+
+    /// The one text column of every row of a query without parameters.
+    fn strings(&self, sql: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?;
