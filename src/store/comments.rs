@@ -348,12 +348,7 @@ impl Sql<'_> {
         agent: &str,
         at: Millis,
     ) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "UPDATE comments SET handled_at = ?2, handled_by = ?3, ticket_id = ?4 WHERE id = ?1",
-            )?
-            .execute(params![id, at, agent, ticket])?;
-        Ok(())
+        self.mark_handled("comments", id, ticket, agent, at)
     }
 
     /// Marks a review handled by an agent, through a ticket.
@@ -364,10 +359,22 @@ impl Sql<'_> {
         agent: &str,
         at: Millis,
     ) -> Result<()> {
+        self.mark_handled("reviews", id, ticket, agent, at)
+    }
+
+    /// Marks a row of an area (`comments` or `reviews`) handled through a ticket.
+    fn mark_handled(
+        &self,
+        table: &'static str,
+        id: i64,
+        ticket: TicketNumber,
+        agent: &str,
+        at: Millis,
+    ) -> Result<()> {
         self.conn
-            .prepare_cached(
-                "UPDATE reviews SET handled_at = ?2, handled_by = ?3, ticket_id = ?4 WHERE id = ?1",
-            )?
+            .prepare_cached(&format!(
+                "UPDATE {table} SET handled_at = ?2, handled_by = ?3, ticket_id = ?4 WHERE id = ?1"
+            ))?
             .execute(params![id, at, agent, ticket])?;
         Ok(())
     }
