@@ -5,11 +5,11 @@
 
 pub mod comments;
 mod routing;
+mod screens;
 pub mod words;
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
-use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::domain::fields::{self, FieldDef};
@@ -18,13 +18,14 @@ use crate::domain::{
     Inbound, Lifecycle, Millis, Status, TicketNumber, time,
 };
 use crate::rules::assign::Pool;
-use crate::rules::eval::{Facts, Glance, MessageFacts};
+use crate::rules::eval::{Facts, MessageFacts};
 use crate::rules::trace::EventTrace;
-use crate::rules::{Event, Routing, Rule, Trigger};
+use crate::rules::{Event, Routing, Trigger};
 use crate::store::{
     ArrivalState, ArrivalWriter, NewEvent, NewMessage, Sql, Store, StoreError, Ticket,
 };
 use routing::{Draft, Occurrence, Run};
+use screens::Screens;
 
 /// The default reopen window: a customer who writes within a day of a close reopens the ticket.
 pub const DEFAULT_REOPEN_WINDOW: Millis = 24 * 3_600_000;
@@ -800,23 +801,28 @@ fn ingest_in(
         None => None,
     };
     let mut next_ticket = sql.next_ticket_number()?;
-    let mut start = 0;
-    while start < batch.len() {
-        start += ingest_segment(
-            sql,
-            settings.reopen_window,
-            routing,
-            &batch[start..],
-            &cut,
-            &mut Segment {
-                accounts: &mut accounts,
-                work: &mut work,
-                run: &mut run,
-                next_ticket: &mut next_ticket,
-                report: &mut report,
-            },
-        )?;
-    }
+    std::thread::scope(|scope| -> Result<()> {
+        let mut screens = routing.map(|r| Screens::new(r, batch, scope));
+        let mut start = 0;
+        while start < batch.len() {
+            start += ingest_segment(
+                sql,
+                settings.reopen_window,
+                routing,
+                &batch[start..],
+                &cut,
+                &mut Segment {
+                    accounts: &mut accounts,
+                    work: &mut work,
+                    run: &mut run,
+                    next_ticket: &mut next_ticket,
+                    report: &mut report,
+                    screens: screens.as_mut().map(|s| (s, start)),
+                },
+            )?;
+        }
+        Ok(())
+    })?;
     if let Some(mut run) = run {
         run.finish(sql)?;
         *pool = std::mem::take(&mut run.pool);
@@ -837,6 +843,8 @@ struct Segment<'s, 'b, 'r> {
     /// Read once: tickets the batch started may not be written yet.
     next_ticket: &'s mut TicketNumber,
     report: &'s mut IngestReport,
+    /// The batch's messages read for the rules, and where this segment starts in the batch.
+    screens: Option<(&'s mut Screens<'b>, usize)>,
 }
 
 /// An event of the batch that rules listen to, run once the batch's tickets are written.
@@ -858,7 +866,7 @@ fn ingest_segment<'b>(
     window: Option<Millis>,
     routing: Option<&Routing>,
     batch: &'b [Inbound],
-    cut: &[&Rule],
+    cut: &[usize],
     seg: &mut Segment<'_, 'b, '_>,
 ) -> Result<usize> {
     let Segment {
@@ -867,9 +875,9 @@ fn ingest_segment<'b>(
         run,
         next_ticket,
         report,
+        screens,
     } = seg;
     let listens = |e: Event| routing.is_some_and(|r| r.listens(e));
-    let reads_text = routing.is_some_and(Routing::reads_text);
     let (on_created, on_reopened, on_received) = (
         listens(Event::TicketCreated),
         listens(Event::TicketReopened),
@@ -992,10 +1000,10 @@ fn ingest_segment<'b>(
         // Rules hear customers' messages to tickets that are not spam.
         if m.direction == Direction::In && !spam && (on_created || on_reopened || on_received) {
             let fresh = t.new.is_some();
-            // Read for the rules' words once for every rule and event of this message.
-            let found_words: Option<Rc<[bool]>> = routing
-                .filter(|_| reads_text)
-                .map(|r| r.words.find(&m.text).into());
+            // Read once for every rule and event of this message.
+            let screen = screens
+                .as_mut()
+                .and_then(|(s, start)| s.get(*start + index));
             let at = |event: Event| Pending {
                 event,
                 ticket: number,
@@ -1005,7 +1013,7 @@ fn ingest_segment<'b>(
                 facts: Facts {
                     first_ticket: (conv.new_contact && fresh).then_some(conv.tickets_started == 1),
                     agent_replies: Some(t.state.agent_replies),
-                    found_words: found_words.clone(),
+                    screen: screen.clone(),
                     // Still named by its channel id at this message, whatever a later message
                     // of the batch renames it to.
                     contact_name: conv.unnamed.then(|| m.customer_id.to_lowercase()),
@@ -1022,17 +1030,10 @@ fn ingest_segment<'b>(
             if on_received {
                 pending.push(at(Event::MessageReceived));
             }
-            if !cut.is_empty() {
-                let glance = Glance {
-                    channel: m.channel,
-                    account: m.account_name(),
-                    text: &m.text,
-                    found_words: found_words.as_deref().unwrap_or_default(),
-                    kind: m.kind,
-                };
-                if routing::might_change_status(cut, event, &glance) {
-                    unsettled.insert((account, m.customer_id.as_str()));
-                }
+            if let (Some(routing), Some(screen)) = (routing, &screen)
+                && routing::might_change_status(routing, cut, event, screen)
+            {
+                unsettled.insert((account, m.customer_id.as_str()));
             }
         }
     }

@@ -1209,6 +1209,55 @@ mod properties {
         out
     }
 
+    /// A batch this large is read for the rules on a second thread while its messages are
+    /// stored (small ones, as in the property below, are read as they are stored): it still does
+    /// what its messages do one by one.
+    #[test]
+    fn a_large_batch_read_on_a_second_thread_does_what_its_messages_do_one_by_one() {
+        let mut at = t0();
+        let batch: Vec<Inbound> = (0..700)
+            .map(|i| {
+                at += 1_000;
+                let m = msg(
+                    &format!("C{}", i % 40),
+                    &format!("m{i}"),
+                    TEXTS[i % TEXTS.len()],
+                    at,
+                );
+                if i % 5 == 4 {
+                    Inbound {
+                        direction: Direction::Out,
+                        agent: Some("bob".into()),
+                        ..m
+                    }
+                } else {
+                    m
+                }
+            })
+            .collect();
+        let mut batched = desk_with(&busy_rules());
+        batched.ingest(&batch).unwrap();
+        let mut single = desk_with(&busy_rules());
+        for m in &batch {
+            single.ingest(std::slice::from_ref(m)).unwrap();
+        }
+        let tickets = batched.read().list_tickets(&Default::default()).unwrap();
+        let totals = batched.read().totals().unwrap();
+        assert!(
+            totals.closed > 0 && totals.spam > 0,
+            "the rules closed tickets and marked spam: {totals:?}"
+        );
+        assert_eq!(
+            tickets,
+            single.read().list_tickets(&Default::default()).unwrap()
+        );
+        assert_eq!(
+            everything_rules_did(&batched),
+            everything_rules_did(&single)
+        );
+        assert!(batched.read().invariant_violations().unwrap().is_empty());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 

@@ -17,7 +17,9 @@ use crate::domain::{
     MessageKind, Millis, Status, TicketNumber,
 };
 use crate::rules::assign::Pool;
-use crate::rules::eval::{Facts, Known, MessageFacts, Subject, TicketState, holds};
+use crate::rules::eval::{
+    Facts, Known, MessageFacts, Screen, Subject, TicketState, Verdict, holds,
+};
 use crate::rules::trace::{ActionTrace, EventTrace, Outcome, RuleTrace};
 use crate::rules::{Action, Cond, Event, Routing, Rule, Strategy, Test, Trigger, rule_author};
 use crate::store::{ArrivalState, NewEvent, NewMessage, Sql};
@@ -437,6 +439,8 @@ impl<'r> Run<'r> {
         };
         let mut stopped = false;
         let mut facts = o.facts.clone();
+        // Deciding: what the message alone settled, worked out before the run (see [`Screen`]).
+        let screen = o.facts.screen.clone().filter(|_| !explain);
         for (index, rule) in rules {
             let mut rt = RuleTrace {
                 rule: if explain {
@@ -452,6 +456,12 @@ impl<'r> Run<'r> {
                 if explain {
                     trace.rules.push(rt);
                 }
+                continue;
+            }
+            let verdict = (screen.as_deref())
+                .and_then(|s| s.verdicts.get(index).copied())
+                .unwrap_or(Verdict::Depends);
+            if verdict == Verdict::Fails {
                 continue;
             }
             // Fired already in this run: known without a look at the conditions (an explanation
@@ -475,6 +485,7 @@ impl<'r> Run<'r> {
             }
             let matched = match &rule.when {
                 None => true,
+                Some(_) if verdict == Verdict::Holds => true,
                 Some(cond) => {
                     let mut subject = Subject {
                         sql,
@@ -1096,13 +1107,12 @@ fn is_noop(change: &Change) -> bool {
     }
 }
 
-/// The rules that listen to arrivals and can close a ticket or mark it spam: a later message of
-/// the same conversation in the batch must see that change, so the batch is cut there.
-pub(crate) fn status_changing_rules(routing: &Routing) -> Vec<&Rule> {
-    routing
-        .rules
-        .iter()
-        .filter(|r| {
+/// The rules that listen to arrivals and can close a ticket or mark it spam, by their place in the
+/// file: a later message of the same conversation in the batch must see that change, so the batch
+/// is cut there.
+pub(crate) fn status_changing_rules(routing: &Routing) -> Vec<usize> {
+    (routing.rules.iter().enumerate())
+        .filter(|(_, r)| {
             r.on.iter().any(|t| {
                 matches!(
                     t,
@@ -1115,20 +1125,20 @@ pub(crate) fn status_changing_rules(routing: &Routing) -> Vec<&Rule> {
                 .iter()
                 .any(|a| matches!(a, Action::Close | Action::MarkSpam))
         })
+        .map(|(i, _)| i)
         .collect()
 }
 
 /// Whether one of those rules might fire for this arrival's event, judging by the message alone.
 pub(crate) fn might_change_status(
-    rules: &[&Rule],
+    routing: &Routing,
+    rules: &[usize],
     event: Option<Event>,
-    glance: &crate::rules::eval::Glance<'_>,
+    screen: &Screen,
 ) -> bool {
-    rules.iter().any(|r| {
+    rules.iter().any(|&i| {
+        let r = &routing.rules[i];
         let hears = r.listens(Event::MessageReceived) || event.is_some_and(|e| r.listens(e));
-        hears
-            && r.when
-                .as_ref()
-                .is_none_or(|c| crate::rules::eval::may_hold(c, glance))
+        hears && screen.verdicts[i] != Verdict::Fails
     })
 }

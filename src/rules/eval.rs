@@ -4,7 +4,9 @@
 //! read from memory; anything else (labels, fields, the contact's history) is fetched on first use
 //! and only if a loaded rule asks for it, so rules cost no queries they do not need.
 
-use super::{Bound, Cond, Hours, Routing, Test, WordIndex};
+use std::sync::Arc;
+
+use super::{Bound, Cond, Hours, Routing, Test};
 use crate::domain::{
     Assignment, ChannelKind, ContactId, MessageKind, Millis, Status, TicketNumber, time,
 };
@@ -43,8 +45,8 @@ pub struct Facts {
     pub first_ticket: Option<bool>,
     /// Known without a query for an arrival (the batch keeps the count).
     pub agent_replies: Option<i64>,
-    /// Which of the rules' words the message contains (see [`WordIndex::find`]).
-    pub found_words: Option<std::rc::Rc<[bool]>>,
+    /// The event's message read for every rule (see [`Screen`]).
+    pub screen: Option<Arc<Screen>>,
     pub contact_name: Option<String>,
     pub contact_labels: Option<Vec<String>>,
 }
@@ -103,12 +105,13 @@ impl<'a, 'c> Subject<'a, 'c> {
             .map(|(_, v)| v.clone()))
     }
 
-    fn found_words(&mut self, index: &WordIndex) -> Option<&[bool]> {
-        if self.facts.found_words.is_none() {
-            let found = index.find(self.message?.text);
-            self.facts.found_words = Some(found.into());
+    fn found_words(&mut self, routing: &Routing) -> Option<&[bool]> {
+        if self.facts.screen.is_none() {
+            let m = self.message?;
+            let read = screen(routing, self.channel, self.account, m.text, m.kind);
+            self.facts.screen = Some(Arc::new(read));
         }
-        self.facts.found_words.as_deref()
+        self.facts.screen.as_deref().map(|s| &s.found_words[..])
     }
 
     fn contact_name(&mut self) -> Result<&str> {
@@ -230,21 +233,65 @@ fn holds_at(
     Ok(held)
 }
 
-/// The message-level facts of an arrival, for [`may_hold`].
-pub struct Glance<'a> {
-    pub channel: ChannelKind,
-    pub account: &'a str,
-    pub text: &'a str,
-    /// Which of the rules' words the message contains (see [`WordIndex::find`]).
-    pub found_words: &'a [bool],
-    pub kind: MessageKind,
+/// The message-level facts of an arrival, for [`screen`].
+struct Glance<'a> {
+    channel: ChannelKind,
+    account: &'a str,
+    text: &'a str,
+    /// Which of the rules' words the message contains (see [`super::WordIndex::find`]).
+    found_words: &'a [bool],
+    kind: MessageKind,
 }
 
-/// Whether the condition could hold for this message, judging only what the message itself says
-/// (everything about the ticket or contact counts as "might"). The arrival path uses it to keep
-/// a batch whole unless a rule that closes or marks spam might fire.
-pub fn may_hold(cond: &Cond, g: &Glance<'_>) -> bool {
-    known(cond, g) != Some(false)
+/// What a message alone says of a rule's conditions, before any ticket is looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// They cannot hold for an event of this message, whatever the ticket.
+    Fails,
+    /// They hold for every event of this message, whatever the ticket.
+    Holds,
+    /// The ticket or the contact decides.
+    Depends,
+}
+
+/// An inbound message read once for all the rules: the rules' words it contains, and what the
+/// message alone decides of each rule's conditions. It needs nothing but the message, so the
+/// arrival path works it out on a second thread while the first stores messages, and the rules
+/// then skip at once every rule the message rules out.
+#[derive(Debug)]
+pub struct Screen {
+    pub found_words: Box<[bool]>,
+    /// By rule, in file order.
+    pub verdicts: Box<[Verdict]>,
+}
+
+/// Reads one message for every rule of `routing` (see [`Screen`]).
+pub fn screen(
+    routing: &Routing,
+    channel: ChannelKind,
+    account: &str,
+    text: &str,
+    kind: MessageKind,
+) -> Screen {
+    let found_words = routing.words.find(text).into_boxed_slice();
+    let glance = Glance {
+        channel,
+        account,
+        text,
+        found_words: &found_words,
+        kind,
+    };
+    let verdicts = (routing.rules.iter())
+        .map(|r| match r.when.as_ref().map(|c| known(c, &glance)) {
+            None | Some(Some(true)) => Verdict::Holds,
+            Some(Some(false)) => Verdict::Fails,
+            Some(None) => Verdict::Depends,
+        })
+        .collect();
+    Screen {
+        found_words,
+        verdicts,
+    }
 }
 
 /// Three-valued: `Some(answer)` when the message decides it, `None` when it depends on more.
@@ -315,10 +362,10 @@ fn test(t: &Test, s: &mut Subject<'_, '_>, routing: &Routing) -> Result<bool> {
         Test::Channel(list) => any_of(list, &s.channel),
         Test::Account(list) => list.iter().any(|a| a == s.account),
         Test::TextContainsAny(words) => s
-            .found_words(&routing.words)
+            .found_words(routing)
             .is_some_and(|found| words.any_found(found)),
         Test::TextContainsAll(words) => s
-            .found_words(&routing.words)
+            .found_words(routing)
             .is_some_and(|found| words.all_found(found)),
         Test::TextMatches(re) => s.message.is_some_and(|m| re.is_match(m.text)),
         Test::MessageKind(kinds) => s.message.is_some_and(|m| kinds.contains(&m.kind)),

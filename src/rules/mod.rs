@@ -96,20 +96,6 @@ impl Routing {
             .any(|a| matches!(a, Action::AssignAgent(_) | Action::AssignTeam { .. }))
     }
 
-    /// Whether any rule tests the text of messages (so arrivals lower-case it once).
-    pub fn reads_text(&self) -> bool {
-        fn reads(c: &Cond) -> bool {
-            match c {
-                Cond::All(v) | Cond::Any(v) => v.iter().any(reads),
-                Cond::Not(c) => reads(c),
-                Cond::Test(t) => matches!(t, Test::TextContainsAny(_) | Test::TextContainsAll(_)),
-            }
-        }
-        self.rules
-            .iter()
-            .any(|r| r.when.as_ref().is_some_and(reads))
-    }
-
     /// The rules with a timer, and whether there is anything for `tix tick` to do at all.
     pub fn has_timers(&self) -> bool {
         self.auto_close.is_some()
