@@ -320,9 +320,21 @@ impl<'r> Run<'r> {
             .collect();
         sql.insert_fields(&fields)?;
         let mut lines = std::mem::take(&mut self.lines);
-        // By ticket, each ticket's lines in their order: the journal's index by ticket then
-        // grows at its end (drafts are the newest tickets) instead of all over.
-        lines.sort_by_key(|l| l.ticket);
+        // In time order, so the journal's index by time grows at its end instead of all over
+        // the batch's stretch of time (and its index by ticket mostly too: the batch numbers
+        // new tickets in time order). Each ticket's lines keep their order: a line sorts no
+        // earlier than the ticket's line before it, should messages have come out of order.
+        let mut latest: HashMap<TicketNumber, Millis> = HashMap::new();
+        let mut keyed: Vec<((Millis, TicketNumber), Line)> = lines
+            .drain(..)
+            .map(|l| {
+                let at = latest.entry(l.ticket).or_insert(l.at);
+                *at = (*at).max(l.at);
+                ((*at, l.ticket), l)
+            })
+            .collect();
+        keyed.sort_by_key(|(key, _)| *key);
+        lines.extend(keyed.into_iter().map(|(_, l)| l));
         let events: Vec<NewEvent<'_>> = lines
             .iter()
             .map(|l| NewEvent {
