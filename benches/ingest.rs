@@ -10,7 +10,7 @@
 //! rounds each; the fastest of each counts.
 //!
 //! `TIX_BENCH_MESSAGES` changes the count (default 1,000,000); `TIX_BENCH_RULES=FILE` loads other
-//! rules; `TIX_BENCH_ROUNDS` the rounds (default 2).
+//! rules; `TIX_BENCH_ROUNDS` the rounds (default 3).
 
 use std::time::{Duration, Instant};
 
@@ -61,13 +61,13 @@ fn main() {
         .settings()
         .expect("settings");
 
-    // Each arrival path runs `TIX_BENCH_ROUNDS` times (default 2) into a fresh database, the two
+    // Each arrival path runs `TIX_BENCH_ROUNDS` times (default 3) into a fresh database, the two
     // taking turns, and the fastest round of each counts: a slow spell of the machine then spoils
     // a round, not the figure.
     let rounds: usize = std::env::var("TIX_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2)
+        .unwrap_or(3)
         .max(1);
     let mut ingest = Duration::MAX;
     let mut with_rules = Duration::MAX;
