@@ -35,19 +35,25 @@ impl<'b> Screens<'b> {
         batch: &'b [Inbound],
         scope: &'s Scope<'s, 'b>,
     ) -> Screens<'b> {
-        let from_thread = (batch.len() >= ON_A_THREAD_FROM).then(|| {
-            let (send, receive) = channel();
-            scope.spawn(move || {
-                for chunk in batch.chunks(CHUNK) {
-                    let read: Vec<_> = chunk.iter().map(|m| read(routing, m)).collect();
-                    // The arrival path stopped early (an error): nobody wants the rest.
-                    if send.send(read).is_err() {
-                        break;
+        let from_thread = (batch.len() >= ON_A_THREAD_FROM)
+            .then(|| {
+                let (send, receive) = channel();
+                let reading = move || {
+                    for chunk in batch.chunks(CHUNK) {
+                        let read: Vec<_> = chunk.iter().map(|m| read(routing, m)).collect();
+                        // The arrival path is done (or stopped on an error): nobody wants the rest.
+                        if send.send(read).is_err() {
+                            break;
+                        }
                     }
-                }
-            });
-            receive
-        });
+                };
+                // No thread to be had: the batch is read here instead.
+                let started = std::thread::Builder::new()
+                    .name("tix-screens".into())
+                    .spawn_scoped(scope, reading);
+                started.is_ok().then_some(receive)
+            })
+            .flatten();
         Screens {
             routing,
             batch,
@@ -142,6 +148,27 @@ mod tests {
                 sent_at: i as i64,
             })
             .collect()
+    }
+
+    /// The arrival path may skip ahead (duplicates, agents' messages) and may stop early (an
+    /// error, or a batch of duplicates): neither loses its place or keeps the batch waiting.
+    #[test]
+    fn messages_can_be_asked_for_out_of_reach_and_the_rest_left_unread() {
+        let routing = routing();
+        let messages = batch(ON_A_THREAD_FROM * 4);
+        std::thread::scope(|scope| {
+            let mut screens = Screens::new(&routing, &messages, scope);
+            assert!(screens.from_thread.is_some());
+            let far = CHUNK * 3 + 7;
+            let got = screens.get(far).expect("a customer's message");
+            assert_eq!(got.found_words[..], [messages[far].text.contains("refund")]);
+            // Asked again, and an earlier one after a later one: the same reads.
+            assert!(Arc::ptr_eq(&got, &screens.get(far).unwrap()));
+            assert!(screens.get(3).is_some());
+            // Dropped with most of the batch unread: the thread stops at its next chunk and the
+            // scope ends.
+            drop(screens);
+        });
     }
 
     /// Read here or on a thread, each message is read the same, in its place.
