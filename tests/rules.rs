@@ -1268,6 +1268,38 @@ mod properties {
         assert!(batched.read().invariant_violations().unwrap().is_empty());
     }
 
+    /// A batch that leaves hundreds of journal lines in one write (sorted by time, each ticket's
+    /// lines in their order) journals what its messages do when each comes alone.
+    #[test]
+    fn a_batch_with_hundreds_of_journal_lines_journals_what_its_messages_do_one_by_one() {
+        let rules = format!(
+            "{TEAM}\n\
+             [[rules]]\nname = \"route\"\non = \"ticket_created\"\nthen = [ {{ assign_team = \"support\", strategy = \"round_robin\" }}, {{ add_label = \"other\" }}, {{ set_field = {{ priority = \"high\" }} }} ]\n\
+             [[rules]]\nname = \"where\"\non = \"message_received\"\nif = {{ text_contains_any = \"where\" }}\nthen = {{ add_label = \"hit\" }}\nonce_per_ticket = true\n"
+        );
+        let mut at = t0();
+        let batch: Vec<Inbound> = (0..400)
+            .map(|i| {
+                at += 1_000;
+                msg(
+                    &format!("C{}", i % 300),
+                    &format!("m{i}"),
+                    TEXTS[i % TEXTS.len()],
+                    at,
+                )
+            })
+            .collect();
+        let mut batched = desk_with(&rules);
+        batched.ingest(&batch).unwrap();
+        let mut single = desk_with(&rules);
+        for m in &batch {
+            single.ingest(std::slice::from_ref(m)).unwrap();
+        }
+        let did = everything_rules_did(&batched);
+        assert!(did.len() > 900, "hundreds of lines: {}", did.len());
+        assert_eq!(did, everything_rules_did(&single));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
