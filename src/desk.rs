@@ -18,7 +18,7 @@ use crate::domain::{
     Inbound, Lifecycle, Millis, Status, TicketNumber, time,
 };
 use crate::rules::assign::Pool;
-use crate::rules::eval::{Facts, MessageFacts};
+use crate::rules::eval::{Facts, MessageFacts, Screen};
 use crate::rules::trace::EventTrace;
 use crate::rules::{Event, Routing, Trigger};
 use crate::store::{
@@ -855,6 +855,7 @@ struct Pending {
     /// Index of the message in the segment.
     index: usize,
     message_id: i64,
+    screen: Arc<Screen>,
     facts: Facts,
 }
 
@@ -997,23 +998,26 @@ fn ingest_segment<'b>(
             report.to_spam += 1;
         }
         report.new += 1;
-        // Rules hear customers' messages to tickets that are not spam.
-        if m.direction == Direction::In && !spam && (on_created || on_reopened || on_received) {
-            let fresh = t.new.is_some();
-            // Read once for every rule and event of this message.
-            let screen = screens
+        // Rules hear customers' messages to tickets that are not spam, each read once for
+        // every rule and event.
+        if m.direction == Direction::In
+            && !spam
+            && (on_created || on_reopened || on_received)
+            && let Some(screen) = screens
                 .as_mut()
-                .and_then(|(s, start)| s.get(*start + index));
+                .and_then(|(s, start)| s.get(*start + index))
+        {
+            let fresh = t.new.is_some();
             let at = |event: Event| Pending {
                 event,
                 ticket: number,
                 contact: conv.contact,
                 index,
                 message_id,
+                screen: screen.clone(),
                 facts: Facts {
                     first_ticket: (conv.new_contact && fresh).then_some(conv.tickets_started == 1),
                     agent_replies: Some(t.state.agent_replies),
-                    screen: screen.clone(),
                     // Still named by its channel id at this message, whatever a later message
                     // of the batch renames it to.
                     contact_name: conv.unnamed.then(|| m.customer_id.to_lowercase()),
@@ -1030,8 +1034,8 @@ fn ingest_segment<'b>(
             if on_received {
                 pending.push(at(Event::MessageReceived));
             }
-            if let (Some(routing), Some(screen)) = (routing, &screen)
-                && routing::might_change_status(routing, cut, event, screen)
+            if let Some(routing) = routing
+                && routing::might_change_status(routing, cut, event, &screen)
             {
                 unsettled.insert((account, m.customer_id.as_str()));
             }
@@ -1092,7 +1096,7 @@ fn ingest_segment<'b>(
         return Ok(taken);
     };
     let mut reopened = reopens.iter().peekable();
-    for p in &pending {
+    for p in pending {
         while let Some((_, agent)) = reopened.next_if(|(i, _)| *i <= p.index) {
             run.reopened(agent);
         }
@@ -1110,8 +1114,9 @@ fn ingest_segment<'b>(
                     text: &m.text,
                     kind: m.kind,
                     id: p.message_id,
+                    screen: &p.screen,
                 }),
-                facts: p.facts.clone(),
+                facts: p.facts,
             },
         )?;
     }
@@ -1126,26 +1131,17 @@ fn ingest_segment<'b>(
     // its next message comes, from the store with the drafts written.
     let mut reread = false;
     for key in unsettled {
-        let number = work
-            .get(&key)
-            .and_then(|w| w.ticket.as_ref())
-            .map(|t| t.state.number);
-        let carry_on = match number.and_then(|n| run.drafted(n)) {
-            Some((state, new)) if new || state.lifecycle.status == Status::Open => {
-                Some((state.lifecycle.clone(), state.updated_at))
-            }
-            Some(_) => {
-                reread = true;
-                None
-            }
-            None => None,
+        let Some(t) = work.get_mut(&key).and_then(|w| w.ticket.as_mut()) else {
+            work.remove(&key);
+            continue;
         };
-        match (carry_on, work.get_mut(&key).and_then(|w| w.ticket.as_mut())) {
-            (Some((lifecycle, updated_at)), Some(t)) => {
-                t.state.lifecycle = lifecycle;
-                t.state.updated_at = updated_at;
+        match run.drafted(t.state.number) {
+            Some((state, new)) if new || state.lifecycle.status == Status::Open => {
+                t.state.lifecycle = state.lifecycle.clone();
+                t.state.updated_at = state.updated_at;
             }
-            _ => {
+            drafted => {
+                reread |= drafted.is_some();
                 work.remove(&key);
             }
         }

@@ -1121,6 +1121,26 @@ mod properties {
         ]
     }
 
+    /// The message as an agent's reply from bob.
+    fn from_bob(m: Inbound) -> Inbound {
+        Inbound {
+            direction: Direction::Out,
+            agent: Some("bob".into()),
+            ..m
+        }
+    }
+
+    /// Two desks with `rules`: one took `batch` at once, the other message by message.
+    fn batched_and_one_by_one(rules: &str, batch: &[Inbound]) -> (Desk, Desk) {
+        let mut batched = desk_with(rules);
+        batched.ingest(batch).unwrap();
+        let mut single = desk_with(rules);
+        for m in batch {
+            single.ingest(std::slice::from_ref(m)).unwrap();
+        }
+        (batched, single)
+    }
+
     /// Plays the steps; arrivals go in as one batch or one by one.
     fn play(steps: &[Step], batched: bool) -> Desk {
         let mut d = desk_with(&busy_rules());
@@ -1136,15 +1156,7 @@ mod properties {
                             id += 1;
                             at += 1_000;
                             let m = msg(&format!("C{who}"), &format!("m{id}"), TEXTS[text], at);
-                            if out {
-                                Inbound {
-                                    direction: Direction::Out,
-                                    agent: Some("bob".into()),
-                                    ..m
-                                }
-                            } else {
-                                m
-                            }
+                            if out { from_bob(m) } else { m }
                         })
                         .collect();
                     if batched {
@@ -1234,23 +1246,10 @@ mod properties {
                     TEXTS[(i * 7 + i / 40) % TEXTS.len()],
                     at,
                 );
-                if i % 7 == 3 {
-                    Inbound {
-                        direction: Direction::Out,
-                        agent: Some("bob".into()),
-                        ..m
-                    }
-                } else {
-                    m
-                }
+                if i % 7 == 3 { from_bob(m) } else { m }
             })
             .collect();
-        let mut batched = desk_with(&busy_rules());
-        batched.ingest(&batch).unwrap();
-        let mut single = desk_with(&busy_rules());
-        for m in &batch {
-            single.ingest(std::slice::from_ref(m)).unwrap();
-        }
+        let (batched, single) = batched_and_one_by_one(&busy_rules(), &batch);
         let tickets = batched.read().list_tickets(&Default::default()).unwrap();
         let totals = batched.read().totals().unwrap();
         assert!(
@@ -1289,12 +1288,7 @@ mod properties {
                 )
             })
             .collect();
-        let mut batched = desk_with(&rules);
-        batched.ingest(&batch).unwrap();
-        let mut single = desk_with(&rules);
-        for m in &batch {
-            single.ingest(std::slice::from_ref(m)).unwrap();
-        }
+        let (batched, single) = batched_and_one_by_one(&rules, &batch);
         let did = everything_rules_did(&batched);
         assert!(did.len() > 900, "hundreds of lines: {}", did.len());
         assert_eq!(did, everything_rules_did(&single));

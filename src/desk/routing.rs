@@ -21,7 +21,7 @@ use crate::rules::eval::{
     Facts, Known, MessageFacts, Screen, Subject, TicketState, Verdict, holds,
 };
 use crate::rules::trace::{ActionTrace, EventTrace, Outcome, RuleTrace};
-use crate::rules::{Action, Cond, Event, Routing, Rule, Strategy, Test, Trigger, rule_author};
+use crate::rules::{Action, Event, HistoryReads, Routing, Rule, Strategy, Trigger, rule_author};
 use crate::store::{ArrivalState, NewEvent, NewMessage, Sql};
 
 /// One event on one ticket for the rules to consider.
@@ -129,10 +129,6 @@ pub(crate) struct Run<'r> {
     fresh: HashSet<TicketNumber>,
     /// (ticket, rule index) fired during this run.
     fired: HashSet<(TicketNumber, usize)>,
-    /// The rules listening to each event (by [`Event`] discriminant), in file order.
-    listeners: [Vec<usize>; 4],
-    /// What of a contact's history each rule reads, by rule index.
-    history: Vec<HistoryReads>,
     /// The id after which this run stored messages (automatic replies), if it did.
     pub wrote_messages_after: Option<i64>,
     pub traces: Option<Vec<EventTrace>>,
@@ -159,13 +155,6 @@ impl<'r> Run<'r> {
             known: HashMap::new(),
             fresh: HashSet::new(),
             fired: HashSet::new(),
-            listeners: Event::ALL.map(|e| {
-                (routing.rules.iter().enumerate())
-                    .filter(|(_, r)| r.listens(e))
-                    .map(|(i, _)| i)
-                    .collect()
-            }),
-            history: routing.rules.iter().map(HistoryReads::of).collect(),
             wrote_messages_after: None,
             traces: explain.then(Vec::new),
             matched: 0,
@@ -270,6 +259,7 @@ impl<'r> Run<'r> {
         self.new_drafts_of.clear();
         self.stored_drafts_of.clear();
         let mut writer = sql.arrival_writer()?;
+        let unassigned = Assignment::default();
         for d in drafts.values() {
             match &d.new {
                 Some((created_by, created_at)) => writer.insert_ticket(
@@ -277,7 +267,7 @@ impl<'r> Run<'r> {
                     *created_at,
                     created_by,
                     &d.state,
-                    &d.assignment.clone().unwrap_or_default(),
+                    d.assignment.as_ref().unwrap_or(&unassigned),
                     d.follow_up.unwrap_or(false),
                 )?,
                 None => writer.update_ticket(&d.state)?,
@@ -402,17 +392,12 @@ impl<'r> Run<'r> {
         match o.trigger {
             // Deciding, not explaining: only the rules that listen, and of those with
             // `once_per_ticket` only the ones that have not fired on this ticket in this run.
-            Trigger::Event(e) if self.traces.is_none() => {
-                let listening = std::mem::take(&mut self.listeners[e as usize]);
-                let result = self.fire_rules(
-                    sql,
-                    o,
-                    listening.iter().map(|&i| (i, &routing.rules[i])),
-                    |_| true,
-                );
-                self.listeners[e as usize] = listening;
-                result
-            }
+            Trigger::Event(e) if self.traces.is_none() => self.fire_rules(
+                sql,
+                o,
+                (routing.listeners(e).iter()).map(|&i| (i, &routing.rules[i])),
+                |_| true,
+            ),
             _ => self.fire_rules(sql, o, routing.rules.iter().enumerate(), |r| {
                 r.on.contains(&o.trigger)
             }),
@@ -452,7 +437,7 @@ impl<'r> Run<'r> {
         let mut stopped = false;
         let mut facts = o.facts.clone();
         // Deciding: what the message alone settled, worked out before the run (see [`Screen`]).
-        let screen = o.facts.screen.clone().filter(|_| !explain);
+        let screen = o.message.map(|m| m.screen).filter(|_| !explain);
         for (index, rule) in rules {
             let mut rt = RuleTrace {
                 rule: if explain {
@@ -470,7 +455,7 @@ impl<'r> Run<'r> {
                 }
                 continue;
             }
-            let verdict = (screen.as_deref())
+            let verdict = screen
                 .and_then(|s| s.verdicts.get(index).copied())
                 .unwrap_or(Verdict::Depends);
             if verdict == Verdict::Fails {
@@ -489,7 +474,7 @@ impl<'r> Run<'r> {
                 continue;
             }
             // (The auto-close is no rule of the file and reads no history.)
-            if let Some(reads) = self.history.get(index)
+            if let Some(reads) = self.routing.history_reads(index)
                 && reads.any()
                 && self.unwritten(o.contact).hides_from(o.ticket, reads)
             {
@@ -1069,44 +1054,6 @@ impl Unwritten {
         (reads.contact_labels && (self.first_new.is_some() || self.first_stored.is_some()))
             || (reads.first_ticket && earlier(self.first_new))
             || (reads.last_handler && (earlier(self.first_new) || earlier(self.first_stored)))
-    }
-}
-
-/// What of a contact's other tickets a rule reads: their labels (`contact_label`, any ticket),
-/// whether there are earlier ones (`first_ticket`), or their agents (`last_handler`, earlier
-/// tickets).
-struct HistoryReads {
-    contact_labels: bool,
-    first_ticket: bool,
-    last_handler: bool,
-}
-
-impl HistoryReads {
-    fn any(&self) -> bool {
-        self.contact_labels || self.first_ticket || self.last_handler
-    }
-
-    fn of(rule: &Rule) -> HistoryReads {
-        let tests =
-            |want: &dyn Fn(&Test) -> bool| rule.when.as_ref().is_some_and(|c| any_test(c, want));
-        HistoryReads {
-            contact_labels: tests(&|t| matches!(t, Test::ContactLabel(_))),
-            first_ticket: tests(&|t| matches!(t, Test::FirstTicket(_))),
-            last_handler: rule.then.iter().any(|a| {
-                matches!(a, Action::AssignTeam { strategy, otherwise, .. }
-                    if *strategy == Strategy::LastHandler
-                        || *otherwise == Some(Strategy::LastHandler))
-            }),
-        }
-    }
-}
-
-/// Whether any test of the condition is one that `want` picks.
-fn any_test(cond: &Cond, want: &dyn Fn(&Test) -> bool) -> bool {
-    match cond {
-        Cond::All(items) | Cond::Any(items) => items.iter().any(|c| any_test(c, want)),
-        Cond::Not(c) => any_test(c, want),
-        Cond::Test(t) => want(t),
     }
 }
 

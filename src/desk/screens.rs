@@ -40,9 +40,9 @@ impl<'b> Screens<'b> {
                 let (send, receive) = channel();
                 let reading = move || {
                     for chunk in batch.chunks(CHUNK) {
-                        let read: Vec<_> = chunk.iter().map(|m| read(routing, m)).collect();
+                        let chunk: Vec<_> = chunk.iter().map(|m| screen_of(routing, m)).collect();
                         // The arrival path is done (or stopped on an error): nobody wants the rest.
-                        if send.send(read).is_err() {
+                        if send.send(chunk).is_err() {
                             break;
                         }
                     }
@@ -73,7 +73,7 @@ impl<'b> Screens<'b> {
                 ),
                 None => {
                     let m = &self.batch[self.read.len()];
-                    self.read.push(read(self.routing, m));
+                    self.read.push(screen_of(self.routing, m));
                 }
             }
         }
@@ -82,7 +82,7 @@ impl<'b> Screens<'b> {
 }
 
 /// Rules hear customers' messages only.
-fn read(routing: &Routing, m: &Inbound) -> Option<Arc<Screen>> {
+fn screen_of(routing: &Routing, m: &Inbound) -> Option<Arc<Screen>> {
     (m.direction == Direction::In).then(|| {
         Arc::new(screen(
             routing,

@@ -4,8 +4,6 @@
 //! read from memory; anything else (labels, fields, the contact's history) is fetched on first use
 //! and only if a loaded rule asks for it, so rules cost no queries they do not need.
 
-use std::sync::Arc;
-
 use super::{Bound, Cond, Hours, Routing, Test};
 use crate::domain::{
     Assignment, ChannelKind, ContactId, MessageKind, Millis, Status, TicketNumber, time,
@@ -36,6 +34,8 @@ pub struct MessageFacts<'a> {
     pub kind: MessageKind,
     /// The stored message's id: replies counted for this event are those stored before it.
     pub id: i64,
+    /// The message read for every rule.
+    pub screen: &'a Screen,
 }
 
 /// What is known of one event across the rules that consider it; filled on first use.
@@ -45,8 +45,6 @@ pub struct Facts {
     pub first_ticket: Option<bool>,
     /// Known without a query for an arrival (the batch keeps the count).
     pub agent_replies: Option<i64>,
-    /// The event's message read for every rule (see [`Screen`]).
-    pub screen: Option<Arc<Screen>>,
     pub contact_name: Option<String>,
     pub contact_labels: Option<Vec<String>>,
 }
@@ -105,13 +103,8 @@ impl<'a, 'c> Subject<'a, 'c> {
             .map(|(_, v)| v.clone()))
     }
 
-    fn found_words(&mut self, routing: &Routing) -> Option<&[bool]> {
-        if self.facts.screen.is_none() {
-            let m = self.message?;
-            let read = screen(routing, self.channel, self.account, m.text, m.kind);
-            self.facts.screen = Some(Arc::new(read));
-        }
-        self.facts.screen.as_deref().map(|s| &s.found_words[..])
+    fn found_words(&self) -> Option<&[bool]> {
+        self.message.map(|m| &m.screen.found_words[..])
     }
 
     fn contact_name(&mut self) -> Result<&str> {
@@ -361,12 +354,8 @@ fn test(t: &Test, s: &mut Subject<'_, '_>, routing: &Routing) -> Result<bool> {
     Ok(match t {
         Test::Channel(list) => any_of(list, &s.channel),
         Test::Account(list) => list.iter().any(|a| a == s.account),
-        Test::TextContainsAny(words) => s
-            .found_words(routing)
-            .is_some_and(|found| words.any_found(found)),
-        Test::TextContainsAll(words) => s
-            .found_words(routing)
-            .is_some_and(|found| words.all_found(found)),
+        Test::TextContainsAny(words) => s.found_words().is_some_and(|found| words.any_found(found)),
+        Test::TextContainsAll(words) => s.found_words().is_some_and(|found| words.all_found(found)),
         Test::TextMatches(re) => s.message.is_some_and(|m| re.is_match(m.text)),
         Test::MessageKind(kinds) => s.message.is_some_and(|m| kinds.contains(&m.kind)),
         Test::ContactNameContains(words) => {

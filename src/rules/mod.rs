@@ -35,6 +35,10 @@ pub struct Routing {
     agent_index: HashMap<String, usize>,
     /// Every word the rules look for, in one automaton.
     pub words: WordIndex,
+    /// The rules listening to each event (by [`Event`] discriminant), in file order.
+    listeners: [Vec<usize>; 4],
+    /// What of a contact's history each rule reads, by rule index.
+    history: Vec<HistoryReads>,
 }
 
 /// The built-in actor name of the auto-close timer, as the journal shows it.
@@ -51,6 +55,13 @@ impl Routing {
         mut rules: Vec<Rule>,
     ) -> Routing {
         let words = WordIndex::build(&mut rules);
+        let listeners = Event::ALL.map(|e| {
+            (rules.iter().enumerate())
+                .filter(|(_, r)| r.listens(e))
+                .map(|(i, _)| i)
+                .collect()
+        });
+        let history = rules.iter().map(HistoryReads::of).collect();
         let agent_index = agents
             .iter()
             .enumerate()
@@ -65,6 +76,8 @@ impl Routing {
             tick_every: DEFAULT_TICK_EVERY,
             agent_index,
             words,
+            listeners,
+            history,
         }
     }
 
@@ -85,7 +98,18 @@ impl Routing {
 
     /// Whether any rule listens to this event: the arrival path skips all rule work if not.
     pub fn listens(&self, event: Event) -> bool {
-        self.rules.iter().any(|r| r.listens(event))
+        !self.listeners(event).is_empty()
+    }
+
+    /// The rules listening to `event`, by their place in the file.
+    pub fn listeners(&self, event: Event) -> &[usize] {
+        &self.listeners[event as usize]
+    }
+
+    /// What of a contact's history the rule at `index` reads; `None` past the file's rules (the
+    /// auto-close).
+    pub fn history_reads(&self, index: usize) -> Option<&HistoryReads> {
+        self.history.get(index)
     }
 
     /// Whether any rule assigns: only then do arrivals need the agents' open counts.
@@ -217,6 +241,45 @@ pub struct Bound {
 impl Bound {
     pub fn holds(self, value: i64) -> bool {
         self.over.is_none_or(|o| value > o) && self.under.is_none_or(|u| value < u)
+    }
+}
+
+/// What of a contact's other tickets a rule reads: their labels (`contact_label`, any ticket),
+/// whether there are earlier ones (`first_ticket`), or their agents (`last_handler`, earlier
+/// tickets).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HistoryReads {
+    pub contact_labels: bool,
+    pub first_ticket: bool,
+    pub last_handler: bool,
+}
+
+impl HistoryReads {
+    pub fn any(&self) -> bool {
+        self.contact_labels || self.first_ticket || self.last_handler
+    }
+
+    fn of(rule: &Rule) -> HistoryReads {
+        let tests =
+            |want: &dyn Fn(&Test) -> bool| rule.when.as_ref().is_some_and(|c| any_test(c, want));
+        HistoryReads {
+            contact_labels: tests(&|t| matches!(t, Test::ContactLabel(_))),
+            first_ticket: tests(&|t| matches!(t, Test::FirstTicket(_))),
+            last_handler: rule.then.iter().any(|a| {
+                matches!(a, Action::AssignTeam { strategy, otherwise, .. }
+                    if *strategy == Strategy::LastHandler
+                        || *otherwise == Some(Strategy::LastHandler))
+            }),
+        }
+    }
+}
+
+/// Whether any test of the condition is one that `want` picks.
+fn any_test(cond: &Cond, want: &dyn Fn(&Test) -> bool) -> bool {
+    match cond {
+        Cond::All(items) | Cond::Any(items) => items.iter().any(|c| any_test(c, want)),
+        Cond::Not(c) => any_test(c, want),
+        Cond::Test(t) => want(t),
     }
 }
 
