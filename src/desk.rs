@@ -1247,7 +1247,7 @@ fn tick_in(sql: &Sql<'_>, routing: &Routing, now: Millis) -> Result<TickReport> 
                 _ => t.created_at,
             };
             if sql
-                .rule_fired_at(n, &rule.name)?
+                .rule_fired_at(n, &rule.name, rule.once_per_ticket)?
                 .is_some_and(|at| at >= since)
             {
                 continue;

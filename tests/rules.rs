@@ -734,6 +734,35 @@ fn stop_ends_processing_and_once_per_ticket_fires_once() {
     assert!(!events(&d, 1).iter().any(|(k, _)| k == "note_added"));
 }
 
+#[test]
+fn once_per_ticket_remembers_a_firing_that_changed_nothing_and_one_that_journalled() {
+    let config = format!(
+        "{TEAM}\n[[rules]]\nname = \"early\"\non = \"message_received\"\nif = {{ text_contains_any = \"vip\" }}\nthen = {{ add_label = \"hit\" }}\n\
+         [[rules]]\nname = \"tag\"\non = \"message_received\"\nthen = {{ add_label = \"hit\" }}\nonce_per_ticket = true\n"
+    );
+    let mut d = desk_with(&config);
+    // #1: "tag" puts the label on, and its journal line records the firing. #2: "early" put it
+    // on first, so the firing changes nothing and needs a record of its own.
+    d.ingest(&[msg("U1", "m1", "hello", t0())]).unwrap();
+    d.ingest(&[msg("U2", "m2", "vip here", t0())]).unwrap();
+    {
+        let sql = d.read();
+        assert_eq!(sql.rule_fired_at(1, "tag", false).unwrap(), None);
+        assert_eq!(sql.rule_fired_at(1, "tag", true).unwrap(), Some(t0()));
+        assert_eq!(sql.rule_fired_at(2, "tag", false).unwrap(), Some(t0()));
+        assert_eq!(sql.rule_fired_at(2, "tag", true).unwrap(), Some(t0()));
+    }
+    // With the label taken off, neither ticket gets it back from "tag": it fired on both.
+    d.label(&alice(t0()), &[1, 2], "hit", false).unwrap();
+    d.ingest(&[
+        msg("U1", "m3", "again", t0() + MINUTE),
+        msg("U2", "m4", "again", t0() + MINUTE),
+    ])
+    .unwrap();
+    assert!(labels(&d, 1).is_empty(), "fired twice on #1");
+    assert!(labels(&d, 2).is_empty(), "fired twice on #2");
+}
+
 // ----- assignment ----------------------------------------------------------------------------
 
 fn strategy(s: &str, agents: &str) -> String {
@@ -1198,9 +1227,16 @@ mod properties {
                 sql.labels(n).unwrap(),
                 sql.fields(n).unwrap(),
                 [
-                    "spam", "bye", "route", "ack", "where", "urgent", "closed", "idle"
+                    ("spam", false),
+                    ("bye", false),
+                    ("route", false),
+                    ("ack", true),
+                    ("where", false),
+                    ("urgent", true),
+                    ("closed", false),
+                    ("idle", false),
                 ]
-                .map(|r| sql.rule_fired_at(n, r).unwrap())
+                .map(|(rule, once)| sql.rule_fired_at(n, rule, once).unwrap())
             ));
             if !conversations.contains(&ticket.conversation_id) {
                 conversations.push(ticket.conversation_id);

@@ -145,6 +145,9 @@ pub(crate) struct Run<'r> {
     /// Journal lines and rule firings of drafts, written after them, in order.
     lines: Vec<Line>,
     fired_rows: Vec<(TicketNumber, String, Millis)>,
+    /// Journal lines the run has written or queued so far: a rule's firing that left one is on
+    /// record by it (see [`Run::fire_rules`]).
+    journalled: usize,
 }
 
 impl<'r> Run<'r> {
@@ -164,6 +167,7 @@ impl<'r> Run<'r> {
             stored_drafts_of: HashMap::new(),
             lines: Vec::new(),
             fired_rows: Vec::new(),
+            journalled: 0,
         }
     }
 
@@ -246,6 +250,7 @@ impl<'r> Run<'r> {
             at,
             payload: payload_of(change)?,
         });
+        self.journalled += 1;
         Ok(())
     }
 
@@ -519,18 +524,26 @@ impl<'r> Run<'r> {
             }
             rt.outcome = Outcome::Matched;
             self.matched += 1;
-            if rule.once_per_ticket || !matches!(o.trigger, Trigger::Event(_)) {
-                if self.drafts.contains_key(&o.ticket) {
-                    self.fired_rows.push((o.ticket, rule.name.clone(), o.at));
-                } else {
-                    sql.record_rule_fired(o.ticket, &rule.name, o.at)?;
-                }
+            let on_record = rule.once_per_ticket || !matches!(o.trigger, Trigger::Event(_));
+            if on_record {
                 self.fired.insert((o.ticket, index));
             }
+            let journalled_before = self.journalled;
             for action in &rule.then {
                 let at = self.act(sql, o, rule, action, explain)?;
                 if explain {
                     rt.actions.push(at);
+                }
+            }
+            // A once-per-ticket rule's journal lines on the ticket record its firing already
+            // (`Sql::rule_fired_at`): a row is written only for a firing that changed nothing,
+            // and for every timer firing of other rules.
+            let journalled = self.journalled > journalled_before;
+            if on_record && !(rule.once_per_ticket && journalled) {
+                if self.drafts.contains_key(&o.ticket) {
+                    self.fired_rows.push((o.ticket, rule.name.clone(), o.at));
+                } else {
+                    sql.record_rule_fired(o.ticket, &rule.name, o.at)?;
                 }
             }
             if explain {
@@ -565,7 +578,9 @@ impl<'r> Run<'r> {
         if self.fresh.contains(&ticket) {
             return Ok(false);
         }
-        Ok(sql.rule_fired_at(ticket, &rule.name)?.is_some())
+        Ok(sql
+            .rule_fired_at(ticket, &rule.name, rule.once_per_ticket)?
+            .is_some())
     }
 
     fn state(&mut self, sql: &Sql<'_>, ticket: TicketNumber) -> Result<TicketState> {
@@ -712,6 +727,7 @@ impl<'r> Run<'r> {
                     None,
                     None,
                 )?;
+                self.journalled += 1;
                 trace.result = "done".into();
                 return Ok(trace);
             }
@@ -789,6 +805,7 @@ impl<'r> Run<'r> {
                     via: None,
                 })?;
             }
+            self.journalled += 1;
             result?;
             return Ok(trace);
         }
@@ -824,7 +841,8 @@ impl<'r> Run<'r> {
                 draft.fold(&change, at);
                 self.journal_later(&change, actor.clone(), at)
             }
-            None => apply_checked(sql, &change, actor, at, None, None),
+            None => apply_checked(sql, &change, actor, at, None, None)
+                .inspect(|()| self.journalled += 1),
         };
         match applied {
             Ok(()) => {
@@ -988,7 +1006,9 @@ impl<'r> Run<'r> {
             o.at,
             None,
             None,
-        )
+        )?;
+        self.journalled += 1;
+        Ok(())
     }
 
     /// Hands the oldest waiting tickets of the agent's `drain_backlog` teams to them while they

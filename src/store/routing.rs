@@ -45,6 +45,13 @@ const BACKLOG_SQL: &str = "SELECT id FROM tickets INDEXED BY tickets_open_unassi
      WHERE status = 'open' AND assignee IS NULL AND team = ?1
      ORDER BY created_at, id LIMIT ?2";
 
+// A once-per-ticket rule's firing: a row of its own, or a journal line of the rule on the ticket
+// (found through the ticket's lines, a few dozen at most).
+const RULE_FIRED_OR_JOURNALLED_SQL: &str = "SELECT max(at) FROM (
+         SELECT at FROM rule_fired WHERE ticket_id = ?1 AND rule = ?2
+         UNION ALL
+         SELECT at FROM events WHERE ticket_id = ?1 AND actor_kind = 'rule' AND actor = ?2)";
+
 impl Sql<'_> {
     pub fn rule_ticket(&self, number: TicketNumber) -> Result<Option<RuleTicket>> {
         self.conn
@@ -221,12 +228,26 @@ impl Sql<'_> {
         Ok(())
     }
 
-    /// When a rule last fired on a ticket.
-    pub fn rule_fired_at(&self, ticket: TicketNumber, rule: &str) -> Result<Option<Millis>> {
+    /// When a rule last fired on a ticket, as far as `once_per_ticket` and the timers need to
+    /// know: `rule_fired` holds the firings of a once-per-ticket rule that changed nothing and
+    /// every timer firing; a once-per-ticket rule's other firings are on record as its own
+    /// journal lines on the ticket, which the arrival path writes anyway.
+    pub fn rule_fired_at(
+        &self,
+        ticket: TicketNumber,
+        rule: &str,
+        once_per_ticket: bool,
+    ) -> Result<Option<Millis>> {
+        let sql = if once_per_ticket {
+            RULE_FIRED_OR_JOURNALLED_SQL
+        } else {
+            "SELECT at FROM rule_fired WHERE ticket_id = ?1 AND rule = ?2"
+        };
         self.conn
-            .prepare_cached("SELECT at FROM rule_fired WHERE ticket_id = ?1 AND rule = ?2")?
+            .prepare_cached(sql)?
             .query_row(params![ticket, rule], |r| r.get(0))
             .optional()
+            .map(Option::flatten)
             .map_err(Into::into)
     }
 
@@ -402,6 +423,15 @@ impl Sql<'_> {
         self.explain("SELECT payload FROM events WHERE action_id = 1 ORDER BY id")
     }
 
+    /// How SQLite plans the look-up of a once-per-ticket rule's firing on a ticket.
+    pub fn explain_rule_fired(&self) -> Result<Vec<String>> {
+        self.explain(
+            &RULE_FIRED_OR_JOURNALLED_SQL
+                .replace("?1", "1")
+                .replace("?2", "'rule'"),
+        )
+    }
+
     /// How SQLite plans the timer and backlog queries, for tests that guard them.
     pub fn explain_routing_queries(&self) -> Result<Vec<(&'static str, Vec<String>)>> {
         Ok(vec![
@@ -442,6 +472,24 @@ mod tests {
                 "{what}: {plan:#?}"
             );
         }
+    }
+
+    #[test]
+    fn a_rules_firing_is_looked_up_by_ticket_in_both_records() {
+        let store = Store::open_in_memory().unwrap();
+        let plan = store.read().explain_rule_fired().unwrap();
+        // The firings' own table by its key, the journal by the ticket's lines: never a scan.
+        assert!(
+            plan.iter()
+                .any(|l| l.contains("SEARCH rule_fired USING PRIMARY KEY")),
+            "{plan:#?}"
+        );
+        assert!(
+            plan.iter()
+                .any(|l| l.contains("SEARCH events USING INDEX events_by_ticket")),
+            "{plan:#?}"
+        );
+        assert!(!plan.iter().any(|l| l.starts_with("SCAN")), "{plan:#?}");
     }
 
     #[test]
