@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v3.sql"),
     include_str!("schema_v4.sql"),
     include_str!("schema_v5.sql"),
+    include_str!("schema_v6.sql"),
 ];
 
 /// Errors from the store: SQLite's own, or a database we cannot use.
@@ -313,6 +314,136 @@ mod tests {
             store.read().invariant_violations().unwrap(),
             Vec::<String>::new()
         );
+    }
+
+    /// Every row of the tables version 6 rebuilds, in a comparable form.
+    fn rebuilt_rows(conn: &Connection) -> Vec<String> {
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT id, ticket_id, kind, actor_kind, actor, at, payload, action_id, via FROM events",
+            "SELECT ticket_id, label, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ticket_labels",
+            "SELECT ticket_id, name, value, NULL, NULL, NULL, NULL, NULL, NULL FROM ticket_fields",
+            "SELECT ticket_id, rule, at, NULL, NULL, NULL, NULL, NULL, NULL FROM rule_fired",
+        ] {
+            let mut stmt = conn.prepare(sql).unwrap();
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((0..9)
+                        .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })
+                .unwrap();
+            out.extend(rows.map(Result::unwrap));
+        }
+        out
+    }
+
+    #[test]
+    fn version_five_database_keeps_its_journal_labels_fields_and_firings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v5.db");
+        let conn = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..5] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO channel_accounts (id, kind, name) VALUES (1, 'line', 'line');
+             INSERT INTO contacts (id, name, created_at) VALUES (1, 'U1', 0);
+             INSERT INTO conversations (id, account_id, external_id, contact_id, created_at)
+                 VALUES (1, 1, 'U1', 1, 0);
+             INSERT INTO tickets (id, conversation_id, status, created_at, created_by, updated_at)
+                 VALUES (7, 1, 'open', 0, 'customer', 0);
+             INSERT INTO actions (id, agent, at, summary, state) VALUES (3, 'alice', 5, 'x', 'done');
+             INSERT INTO events (id, ticket_id, kind, actor_kind, actor, at, payload, action_id, via)
+                 VALUES (10, 7, 'created', 'customer', NULL, 1, '{}', NULL, NULL),
+                        (12, 7, 'labelled', 'agent', 'alice', 5, '{\"label\":\"vip\"}', 3, NULL),
+                        (13, 7, 'unlabelled', 'agent', 'alice', 6, '{}', NULL, 'undo');
+             INSERT INTO ticket_labels (ticket_id, label) VALUES (7, 'vip'), (7, 'refund');
+             INSERT INTO ticket_fields (ticket_id, name, value) VALUES (7, 'priority', 'high');
+             INSERT INTO rule_fired (ticket_id, rule, at) VALUES (7, 'Chase', 9);",
+        )
+        .unwrap();
+        let before = rebuilt_rows(&conn);
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(rebuilt_rows(&store.conn), before);
+        assert_eq!(before.len(), 7);
+        let indexes: Vec<String> = store
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            indexes,
+            ["events_by_action", "events_by_ticket", "events_by_time"]
+        );
+        assert_eq!(
+            store.read().invariant_violations().unwrap(),
+            Vec::<String>::new()
+        );
+    }
+
+    /// A multi-row statement with an immediate foreign key needs a statement journal (version
+    /// 6): the tables the arrival path writes in bulk defer every key they have.
+    #[test]
+    fn tables_written_in_bulk_defer_their_foreign_keys() {
+        let store = Store::open_in_memory().unwrap();
+        for table in ["events", "ticket_labels", "ticket_fields", "rule_fired"] {
+            let sql: String = store
+                .conn
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    [table],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let keys = sql.matches("REFERENCES").count();
+            assert!(keys > 0, "{sql}");
+            assert_eq!(
+                sql.matches("DEFERRABLE INITIALLY DEFERRED").count(),
+                keys,
+                "{sql}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bulk_row_naming_no_ticket_fails_the_commit_and_writes_nothing() {
+        let mut store = Store::open_in_memory().unwrap();
+        let ghost = 404;
+        let labels = store.write(|sql| sql.insert_labels(&[(ghost, "vip")]));
+        assert!(
+            labels
+                .unwrap_err()
+                .to_string()
+                .contains("FOREIGN KEY constraint failed")
+        );
+        let actor = crate::domain::Actor::System;
+        // More lines than one multi-row statement holds.
+        let lines: Vec<NewEvent<'_>> = (0..40)
+            .map(|at| NewEvent {
+                ticket: Some(ghost),
+                kind: "labelled",
+                actor: &actor,
+                at,
+                payload: "{}",
+                action_id: None,
+                via: None,
+            })
+            .collect();
+        let events = store.write(|sql| sql.append_events(&lines));
+        assert!(
+            events
+                .unwrap_err()
+                .to_string()
+                .contains("FOREIGN KEY constraint failed")
+        );
+        assert_eq!(rebuilt_rows(&store.conn), Vec::<String>::new());
     }
 
     #[test]

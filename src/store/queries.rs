@@ -1056,7 +1056,7 @@ impl Sql<'_> {
             })
             .collect();
         self.insert_rows(
-            "INSERT INTO events (ticket_id, kind, actor_kind, actor, at, payload, action_id, via)",
+            "INSERT OR FAIL INTO events (ticket_id, kind, actor_kind, actor, at, payload, action_id, via)",
             "",
             &rows,
         )
@@ -1065,6 +1065,10 @@ impl Sql<'_> {
     /// Inserts `rows` with `head VALUES (..), (..) tail`: [`ROWS_PER_INSERT`] rows per statement
     /// while there are that many, the rest one by one; rows keep their order. Each row costs one
     /// statement step less than a single-row insert, which is what bulk writes pay for.
+    ///
+    /// `head` says `INSERT OR FAIL` and the table defers its foreign keys (schema version 6):
+    /// a statement that may stop half-way with its earlier rows to undo makes SQLite copy every
+    /// page it changes into a statement journal first. A failed write is rolled back whole.
     pub(super) fn insert_rows<const W: usize>(
         &self,
         head: &str,

@@ -268,7 +268,7 @@ impl Sql<'_> {
             .map(|(ticket, rule, at)| -> [&dyn ToSql; 3] { [ticket, rule, at] })
             .collect();
         self.insert_rows(
-            "INSERT INTO rule_fired (ticket_id, rule, at)",
+            "INSERT OR FAIL INTO rule_fired (ticket_id, rule, at)",
             "ON CONFLICT (ticket_id, rule) DO UPDATE SET at = excluded.at",
             &rows,
         )
@@ -280,7 +280,11 @@ impl Sql<'_> {
             .iter()
             .map(|(ticket, label)| -> [&dyn ToSql; 2] { [ticket, label] })
             .collect();
-        self.insert_rows("INSERT INTO ticket_labels (ticket_id, label)", "", &rows)
+        self.insert_rows(
+            "INSERT OR FAIL INTO ticket_labels (ticket_id, label)",
+            "",
+            &rows,
+        )
     }
 
     /// Sets fields on tickets that have none yet (tickets the batch is starting).
@@ -290,7 +294,7 @@ impl Sql<'_> {
             .map(|(ticket, name, value)| -> [&dyn ToSql; 3] { [ticket, name, value] })
             .collect();
         self.insert_rows(
-            "INSERT INTO ticket_fields (ticket_id, name, value)",
+            "INSERT OR FAIL INTO ticket_fields (ticket_id, name, value)",
             "",
             &rows,
         )
