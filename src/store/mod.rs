@@ -446,6 +446,29 @@ mod tests {
         assert_eq!(rebuilt_rows(&store.conn), Vec::<String>::new());
     }
 
+    /// `.cargo/config.toml` builds SQLite without the process-wide mutexes its memory
+    /// statistics and shared page cache take on every allocation and page.
+    #[test]
+    fn sqlite_is_built_without_global_mutexes_on_its_hot_paths() {
+        let store = Store::open_in_memory().unwrap();
+        let options: Vec<String> = store
+            .conn
+            .prepare("PRAGMA compile_options")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+    }
+
     #[test]
     fn refuses_a_database_from_a_newer_tix() {
         let dir = tempfile::tempdir().unwrap();
