@@ -1066,9 +1066,10 @@ impl Sql<'_> {
     /// while there are that many, the rest one by one; rows keep their order. Each row costs one
     /// statement step less than a single-row insert, which is what bulk writes pay for.
     ///
-    /// `head` says `INSERT OR FAIL` and the table defers its foreign keys (schema version 6):
-    /// a statement that may stop half-way with its earlier rows to undo makes SQLite copy every
-    /// page it changes into a statement journal first. A failed write is rolled back whole.
+    /// `head` says `INSERT OR FAIL`, and the tables written this way keep no foreign keys
+    /// (schema version 6): a statement that may stop half-way with its earlier rows to undo
+    /// makes SQLite copy every page it changes into a statement journal first. A failed write
+    /// is rolled back whole anyway.
     pub(super) fn insert_rows<const W: usize>(
         &self,
         head: &str,
@@ -1183,7 +1184,7 @@ impl Sql<'_> {
     /// Every broken invariant of the lifecycle, in words. Empty when the database is sound.
     pub fn invariant_violations(&self) -> Result<Vec<String>> {
         let mut problems = Vec::new();
-        let checks: [(&str, &str); 6] = [
+        let checks: [(&str, &str); 8] = [
             (
                 "conversations with more than one open ticket",
                 "SELECT count(*) FROM (SELECT conversation_id FROM tickets WHERE status = 'open'
@@ -1209,6 +1210,22 @@ impl Sql<'_> {
                 "SELECT count(*) FROM tickets t WHERE t.agent_replies <>
                   (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id AND m.direction = 'out'
                      AND (m.author IS NULL OR m.author NOT LIKE 'rule:%'))",
+            ),
+            (
+                "journal lines, labels, fields or rule firings of a ticket that does not exist",
+                "SELECT (SELECT count(*) FROM events e WHERE e.ticket_id IS NOT NULL
+                           AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.id = e.ticket_id))
+                      + (SELECT count(*) FROM ticket_labels l
+                           WHERE NOT EXISTS (SELECT 1 FROM tickets t WHERE t.id = l.ticket_id))
+                      + (SELECT count(*) FROM ticket_fields f
+                           WHERE NOT EXISTS (SELECT 1 FROM tickets t WHERE t.id = f.ticket_id))
+                      + (SELECT count(*) FROM rule_fired r
+                           WHERE NOT EXISTS (SELECT 1 FROM tickets t WHERE t.id = r.ticket_id))",
+            ),
+            (
+                "journal lines of an agent action that does not exist",
+                "SELECT count(*) FROM events e WHERE e.action_id IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.id = e.action_id)",
             ),
             (
                 "messages missing from the search index",
