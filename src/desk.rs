@@ -18,7 +18,7 @@ use crate::domain::{
     Inbound, Lifecycle, Millis, Status, TicketNumber, time,
 };
 use crate::rules::assign::Pool;
-use crate::rules::eval::{Facts, MessageFacts, Screen};
+use crate::rules::eval::{Facts, MessageFacts};
 use crate::rules::trace::EventTrace;
 use crate::rules::{Event, Routing, Trigger};
 use crate::store::{
@@ -855,7 +855,6 @@ struct Pending {
     /// Index of the message in the segment.
     index: usize,
     message_id: i64,
-    screen: Arc<Screen>,
     facts: Facts,
 }
 
@@ -884,7 +883,9 @@ fn ingest_segment<'b>(
         listens(Event::TicketReopened),
         listens(Event::MessageReceived),
     );
-    let mut pending: Vec<Pending> = Vec::new();
+    // About one event per message: reserved once rather than grown by copying.
+    let mut pending: Vec<Pending> =
+        Vec::with_capacity(if routing.is_some() { batch.len() } else { 0 });
     // Tickets with an agent that this segment reopens, by message: they count as that agent's
     // open tickets only from their reopening on.
     let mut reopens: Vec<(usize, String)> = Vec::new();
@@ -1014,7 +1015,6 @@ fn ingest_segment<'b>(
                 contact: conv.contact,
                 index,
                 message_id,
-                screen: screen.clone(),
                 facts: Facts {
                     first_ticket: (conv.new_contact && fresh).then_some(conv.tickets_started == 1),
                     agent_replies: Some(t.state.agent_replies),
@@ -1035,7 +1035,7 @@ fn ingest_segment<'b>(
                 pending.push(at(Event::MessageReceived));
             }
             if let Some(routing) = routing
-                && routing::might_change_status(routing, cut, event, &screen)
+                && routing::might_change_status(routing, cut, event, screen)
             {
                 unsettled.insert((account, m.customer_id.as_str()));
             }
@@ -1101,6 +1101,10 @@ fn ingest_segment<'b>(
             run.reopened(agent);
         }
         let m = &batch[p.index];
+        let screen = screens
+            .as_mut()
+            .and_then(|(s, start)| s.get(*start + p.index))
+            .expect("an event the rules hear is a message read for them");
         run.fire(
             sql,
             &Occurrence {
@@ -1114,7 +1118,7 @@ fn ingest_segment<'b>(
                     text: &m.text,
                     kind: m.kind,
                     id: p.message_id,
-                    screen: &p.screen,
+                    screen,
                 }),
                 facts: p.facts,
             },

@@ -683,7 +683,7 @@ impl<'r> Run<'r> {
             }),
             Action::AddLabel(label) | Action::RemoveLabel(label) => {
                 let add = matches!(action, Action::AddLabel(_));
-                let has = self.labels(sql, n)?.contains(label);
+                let has = self.has_label(sql, n, label)?;
                 (has != add).then(|| Change::Label {
                     ticket: n,
                     label: label.clone(),
@@ -846,16 +846,16 @@ impl<'r> Run<'r> {
         };
         match applied {
             Ok(()) => {
-                trace.result = match &change {
-                    Change::Assignment { after, .. } if explain => {
-                        match (&after.agent, &after.team) {
+                if explain {
+                    trace.result = match &change {
+                        Change::Assignment { after, .. } => match (&after.agent, &after.team) {
                             (Some(a), _) => format!("done: assigned to {a}"),
                             (None, Some(t)) => format!("done: waits in the {t} queue, no agent"),
                             (None, None) => "done".into(),
-                        }
-                    }
-                    _ => "done".into(),
-                };
+                        },
+                        _ => "done".into(),
+                    };
+                }
                 self.after_change(state, &change);
             }
             Err(DeskError::Refused(why)) => trace.result = format!("not done: {why}"),
@@ -864,28 +864,30 @@ impl<'r> Run<'r> {
         Ok(())
     }
 
-    /// Keeps what the run knows in step with a change it just made.
+    /// Keeps what the run knows in step with a change it just made; `before` is the ticket's
+    /// state as the run knew it when the action began.
     fn after_change(&mut self, before: &TicketState, change: &Change) {
         let Some(n) = change.ticket() else {
             return;
         };
-        let mut state = before.clone();
+        let known = self.known.entry(n).or_default();
+        let state = known.state.get_or_insert_with(|| before.clone());
         match change {
             Change::Assignment { after, .. } => {
-                if state.status == Status::Open {
+                if before.status == Status::Open {
                     self.pool
                         .moved(before.assignment.agent.as_deref(), after.agent.as_deref());
                 }
                 state.assignment = after.clone();
             }
             Change::Lifecycle { after, .. } => {
-                if state.status == Status::Open && after.status != Status::Open {
+                if before.status == Status::Open && after.status != Status::Open {
                     self.pool.moved(before.assignment.agent.as_deref(), None);
                 }
                 state.status = after.status;
             }
             Change::Label { label, added, .. } => {
-                if let Some(labels) = self.known.entry(n).or_default().labels.as_mut() {
+                if let Some(labels) = known.labels.as_mut() {
                     if *added {
                         labels.push(label.clone());
                     } else {
@@ -894,7 +896,7 @@ impl<'r> Run<'r> {
                 }
             }
             Change::Field { name, after, .. } => {
-                if let Some(fields) = self.known.entry(n).or_default().fields.as_mut() {
+                if let Some(fields) = known.fields.as_mut() {
                     fields.retain(|(f, _)| f != name);
                     if let Some(v) = after {
                         fields.push((name.clone(), v.clone()));
@@ -903,7 +905,6 @@ impl<'r> Run<'r> {
             }
             _ => {}
         }
-        self.known.entry(n).or_default().state = Some(state);
     }
 
     /// Picks an agent of the team by the strategy, then by `otherwise` if nobody was found.
@@ -936,12 +937,15 @@ impl<'r> Run<'r> {
         Ok((first.agent, first.why))
     }
 
-    fn labels(&mut self, sql: &Sql<'_>, n: TicketNumber) -> Result<Vec<String>> {
+    fn has_label(&mut self, sql: &Sql<'_>, n: TicketNumber, label: &str) -> Result<bool> {
         let known = self.known.entry(n).or_default();
         if known.labels.is_none() {
             known.labels = Some(sql.labels(n)?);
         }
-        Ok(known.labels.clone().unwrap_or_default())
+        Ok(known
+            .labels
+            .as_ref()
+            .is_some_and(|labels| labels.iter().any(|l| l == label)))
     }
 
     fn field(&mut self, sql: &Sql<'_>, n: TicketNumber, name: &str) -> Result<Option<String>> {

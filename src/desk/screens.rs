@@ -5,7 +5,6 @@
 //! thread while the arrival path stores its messages on the first, and the rules find each
 //! message read by the time they come to it.
 
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 use std::thread::Scope;
 
@@ -23,9 +22,10 @@ const CHUNK: usize = 64;
 pub(crate) struct Screens<'b> {
     routing: &'b Routing,
     batch: &'b [Inbound],
-    /// By the message's place in the batch; `None` for a message the rules do not hear.
-    read: Vec<Option<Arc<Screen>>>,
-    from_thread: Option<Receiver<Vec<Option<Arc<Screen>>>>>,
+    /// By the message's place in the batch; `None` for a message the rules do not hear. Kept
+    /// here for the whole batch, so the rules borrow them instead of sharing each one.
+    read: Vec<Option<Screen>>,
+    from_thread: Option<Receiver<Vec<Option<Screen>>>>,
 }
 
 impl<'b> Screens<'b> {
@@ -63,7 +63,7 @@ impl<'b> Screens<'b> {
     }
 
     /// The batch's message at `index` read for the rules; `None` for an agent's message.
-    pub(crate) fn get(&mut self, index: usize) -> Option<Arc<Screen>> {
+    pub(crate) fn get(&mut self, index: usize) -> Option<&Screen> {
         while self.read.len() <= index {
             match &self.from_thread {
                 Some(chunks) => self.read.extend(
@@ -77,21 +77,14 @@ impl<'b> Screens<'b> {
                 }
             }
         }
-        self.read[index].clone()
+        self.read[index].as_ref()
     }
 }
 
 /// Rules hear customers' messages only.
-fn screen_of(routing: &Routing, m: &Inbound) -> Option<Arc<Screen>> {
-    (m.direction == Direction::In).then(|| {
-        Arc::new(screen(
-            routing,
-            m.channel,
-            m.account_name(),
-            &m.text,
-            m.kind,
-        ))
-    })
+fn screen_of(routing: &Routing, m: &Inbound) -> Option<Screen> {
+    (m.direction == Direction::In)
+        .then(|| screen(routing, m.channel, m.account_name(), &m.text, m.kind))
 }
 
 #[cfg(test)]
@@ -102,7 +95,7 @@ mod tests {
     use crate::rules::eval::Verdict;
     use std::path::Path;
 
-    fn routing() -> Arc<Routing> {
+    fn routing() -> std::sync::Arc<Routing> {
         let toml = r#"
             labels = ["refund", "seen", "quiet"]
             [[rules]]
@@ -162,8 +155,9 @@ mod tests {
             let far = CHUNK * 3 + 7;
             let got = screens.get(far).expect("a customer's message");
             assert_eq!(got.found_words[..], [messages[far].text.contains("refund")]);
+            let got: *const Screen = got;
             // Asked again, and an earlier one after a later one: the same reads.
-            assert!(Arc::ptr_eq(&got, &screens.get(far).unwrap()));
+            assert!(std::ptr::eq(got, screens.get(far).unwrap()));
             assert!(screens.get(3).is_some());
             // Dropped with most of the batch unread: the thread stops at its next chunk and the
             // scope ends.
