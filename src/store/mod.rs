@@ -316,6 +316,15 @@ mod tests {
         );
     }
 
+    fn first_column(conn: &Connection, sql: &str) -> Vec<String> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
     /// Every row of the tables version 6 rebuilds, in a comparable form.
     fn rebuilt_rows(conn: &Connection) -> Vec<String> {
         let mut out = Vec::new();
@@ -370,14 +379,11 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(rebuilt_rows(&store.conn), before);
         assert_eq!(before.len(), 7);
-        let indexes: Vec<String> = store
-            .conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let indexes = first_column(
+            &store.conn,
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'
+             ORDER BY name",
+        );
         assert_eq!(
             indexes,
             ["events_by_action", "events_by_ticket", "events_by_time"]
@@ -445,14 +451,7 @@ mod tests {
     #[test]
     fn sqlite_is_built_without_global_mutexes_on_its_hot_paths() {
         let store = Store::open_in_memory().unwrap();
-        let options: Vec<String> = store
-            .conn
-            .prepare("PRAGMA compile_options")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let options = first_column(&store.conn, "PRAGMA compile_options");
         assert!(
             options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
             "{options:?}"
