@@ -1216,6 +1216,7 @@ mod properties {
     /// differently).
     fn everything_rules_did(d: &Desk) -> Vec<String> {
         let sql = d.read();
+        let routing = d.settings().routing.as_ref().expect("rules are loaded");
         let mut out = Vec::new();
         let mut conversations = Vec::new();
         for t in sql.list_tickets(&Default::default()).unwrap() {
@@ -1226,17 +1227,11 @@ mod properties {
                 ticket.follow_up,
                 sql.labels(n).unwrap(),
                 sql.fields(n).unwrap(),
-                [
-                    ("spam", false),
-                    ("bye", false),
-                    ("route", false),
-                    ("ack", true),
-                    ("where", false),
-                    ("urgent", true),
-                    ("closed", false),
-                    ("idle", false),
-                ]
-                .map(|(rule, once)| sql.rule_fired_at(n, rule, once).unwrap())
+                routing
+                    .rules
+                    .iter()
+                    .map(|r| sql.rule_fired_at(n, &r.name, r.once_per_ticket).unwrap())
+                    .collect::<Vec<_>>()
             ));
             if !conversations.contains(&ticket.conversation_id) {
                 conversations.push(ticket.conversation_id);

@@ -145,9 +145,6 @@ pub(crate) struct Run<'r> {
     /// Journal lines and rule firings of drafts, written after them, in order.
     lines: Vec<Line>,
     fired_rows: Vec<(TicketNumber, String, Millis)>,
-    /// Journal lines the run has written or queued so far: a rule's firing that left one is on
-    /// record by it (see [`Run::fire_rules`]).
-    journalled: usize,
 }
 
 impl<'r> Run<'r> {
@@ -167,7 +164,6 @@ impl<'r> Run<'r> {
             stored_drafts_of: HashMap::new(),
             lines: Vec::new(),
             fired_rows: Vec::new(),
-            journalled: 0,
         }
     }
 
@@ -250,7 +246,6 @@ impl<'r> Run<'r> {
             at,
             payload: payload_of(change)?,
         });
-        self.journalled += 1;
         Ok(())
     }
 
@@ -528,9 +523,10 @@ impl<'r> Run<'r> {
             if on_record {
                 self.fired.insert((o.ticket, index));
             }
-            let journalled_before = self.journalled;
+            let mut journalled = false;
             for action in &rule.then {
-                let at = self.act(sql, o, rule, action, explain)?;
+                let (at, wrote) = self.act(sql, o, rule, action, explain)?;
+                journalled |= wrote;
                 if explain {
                     rt.actions.push(at);
                 }
@@ -538,7 +534,6 @@ impl<'r> Run<'r> {
             // A once-per-ticket rule's journal lines on the ticket record its firing already
             // (`Sql::rule_fired_at`): a row is written only for a firing that changed nothing,
             // and for every timer firing of other rules.
-            let journalled = self.journalled > journalled_before;
             if on_record && !(rule.once_per_ticket && journalled) {
                 if self.drafts.contains_key(&o.ticket) {
                     self.fired_rows.push((o.ticket, rule.name.clone(), o.at));
@@ -604,7 +599,8 @@ impl<'r> Run<'r> {
         Ok(s)
     }
 
-    /// Applies one action, returning what happened for the trace.
+    /// Applies one action, returning what happened for the trace and whether it wrote a
+    /// journal line.
     fn act(
         &mut self,
         sql: &Sql<'_>,
@@ -612,7 +608,7 @@ impl<'r> Run<'r> {
         rule: &Rule,
         action: &Action,
         explain: bool,
-    ) -> Result<ActionTrace> {
+    ) -> Result<(ActionTrace, bool)> {
         let mut trace = ActionTrace {
             action: if explain {
                 action.describe()
@@ -727,19 +723,18 @@ impl<'r> Run<'r> {
                     None,
                     None,
                 )?;
-                self.journalled += 1;
                 trace.result = "done".into();
-                return Ok(trace);
+                return Ok((trace, true));
             }
             Action::AutoReply(text) => {
                 if state.status == Status::Spam {
                     trace.result = "not sent: the ticket is spam".into();
-                    return Ok(trace);
+                    return Ok((trace, false));
                 }
                 self.flush_for(sql, n)?;
                 self.auto_reply(sql, o, rule, text)?;
                 trace.result = "sent".into();
-                return Ok(trace);
+                return Ok((trace, true));
             }
             Action::Close | Action::MarkSpam => {
                 let target = if matches!(action, Action::Close) {
@@ -805,15 +800,15 @@ impl<'r> Run<'r> {
                     via: None,
                 })?;
             }
-            self.journalled += 1;
             result?;
-            return Ok(trace);
+            return Ok((trace, true));
         }
-        self.apply(sql, &state, change, &actor, o.at, explain, &mut trace)?;
-        Ok(trace)
+        let applied = self.apply(sql, &state, change, &actor, o.at, explain, &mut trace)?;
+        Ok((trace, applied))
     }
 
-    /// Applies a planned change, in its draft or check-and-set, noting the outcome in the trace.
+    /// Applies a planned change, in its draft or check-and-set, noting the outcome in the trace;
+    /// returns whether it was applied (and journalled).
     #[allow(clippy::too_many_arguments)]
     fn apply(
         &mut self,
@@ -824,16 +819,16 @@ impl<'r> Run<'r> {
         at: Millis,
         explain: bool,
         trace: &mut ActionTrace,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let Some(change) = change else {
             if trace.result.is_empty() {
                 trace.result = "nothing to do: it already is so".into();
             }
-            return Ok(());
+            return Ok(false);
         };
         if is_noop(&change) {
             trace.result = "nothing to do: it already is so".into();
-            return Ok(());
+            return Ok(false);
         }
         let applied = match change.ticket().and_then(|n| self.drafts.get_mut(&n)) {
             // The batch holds a draft alone: nothing to check, nothing to write yet.
@@ -841,8 +836,7 @@ impl<'r> Run<'r> {
                 draft.fold(&change, at);
                 self.journal_later(&change, actor.clone(), at)
             }
-            None => apply_checked(sql, &change, actor, at, None, None)
-                .inspect(|()| self.journalled += 1),
+            None => apply_checked(sql, &change, actor, at, None, None),
         };
         match applied {
             Ok(()) => {
@@ -857,11 +851,14 @@ impl<'r> Run<'r> {
                     };
                 }
                 self.after_change(state, &change);
+                Ok(true)
             }
-            Err(DeskError::Refused(why)) => trace.result = format!("not done: {why}"),
-            Err(e) => return Err(e),
+            Err(DeskError::Refused(why)) => {
+                trace.result = format!("not done: {why}");
+                Ok(false)
+            }
+            Err(e) => Err(e),
         }
-        Ok(())
     }
 
     /// Keeps what the run knows in step with a change it just made; `before` is the ticket's
@@ -1010,9 +1007,7 @@ impl<'r> Run<'r> {
             o.at,
             None,
             None,
-        )?;
-        self.journalled += 1;
-        Ok(())
+        )
     }
 
     /// Hands the oldest waiting tickets of the agent's `drain_backlog` teams to them while they

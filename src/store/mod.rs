@@ -288,9 +288,7 @@ mod tests {
     fn version_one_database_gains_routing_tables_and_counts_its_replies() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v1.db");
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(MIGRATIONS[0]).unwrap();
-        conn.pragma_update(None, "user_version", 1).unwrap();
+        let conn = database_at(&path, 1);
         conn.execute_batch(
             "INSERT INTO channel_accounts (id, kind, name) VALUES (1, 'line', 'line');
              INSERT INTO contacts (id, name, created_at) VALUES (1, 'U1', 0);
@@ -314,6 +312,17 @@ mod tests {
             store.read().invariant_violations().unwrap(),
             Vec::<String>::new()
         );
+    }
+
+    /// A database file as a tix of schema `version` left it, empty.
+    fn database_at(path: &Path, version: usize) -> Connection {
+        let conn = Connection::open(path).unwrap();
+        for sql in &MIGRATIONS[..version] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+        conn
     }
 
     fn first_column(conn: &Connection, sql: &str) -> Vec<String> {
@@ -352,11 +361,7 @@ mod tests {
     fn version_five_database_keeps_its_journal_labels_fields_and_firings() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v5.db");
-        let conn = Connection::open(&path).unwrap();
-        for sql in &MIGRATIONS[..5] {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 5).unwrap();
+        let conn = database_at(&path, 5);
         conn.execute_batch(
             "INSERT INTO channel_accounts (id, kind, name) VALUES (1, 'line', 'line');
              INSERT INTO contacts (id, name, created_at) VALUES (1, 'U1', 0);
