@@ -289,12 +289,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v1.db");
         let conn = database_at(&path, 1);
+        conn.execute_batch(ONE_CONVERSATION).unwrap();
         conn.execute_batch(
-            "INSERT INTO channel_accounts (id, kind, name) VALUES (1, 'line', 'line');
-             INSERT INTO contacts (id, name, created_at) VALUES (1, 'U1', 0);
-             INSERT INTO conversations (id, account_id, external_id, contact_id, created_at)
-                 VALUES (1, 1, 'U1', 1, 0);
-             INSERT INTO tickets (id, conversation_id, status, created_at, created_by, updated_at,
+            "INSERT INTO tickets (id, conversation_id, status, created_at, created_by, updated_at,
                  message_count) VALUES (1, 1, 'open', 0, 'customer', 0, 3);
              INSERT INTO messages (account_id, external_id, conversation_id, ticket_id, direction,
                  kind, body, sent_at) VALUES
@@ -313,6 +310,13 @@ mod tests {
             Vec::<String>::new()
         );
     }
+
+    /// Account 1, contact 1 and their conversation 1, in any schema version.
+    const ONE_CONVERSATION: &str =
+        "INSERT INTO channel_accounts (id, kind, name) VALUES (1, 'line', 'line');
+         INSERT INTO contacts (id, name, created_at) VALUES (1, 'U1', 0);
+         INSERT INTO conversations (id, account_id, external_id, contact_id, created_at)
+             VALUES (1, 1, 'U1', 1, 0);";
 
     /// A database file as a tix of schema `version` left it, empty.
     fn database_at(path: &Path, version: usize) -> Connection {
@@ -362,12 +366,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v5.db");
         let conn = database_at(&path, 5);
+        conn.execute_batch(ONE_CONVERSATION).unwrap();
         conn.execute_batch(
-            "INSERT INTO channel_accounts (id, kind, name) VALUES (1, 'line', 'line');
-             INSERT INTO contacts (id, name, created_at) VALUES (1, 'U1', 0);
-             INSERT INTO conversations (id, account_id, external_id, contact_id, created_at)
-                 VALUES (1, 1, 'U1', 1, 0);
-             INSERT INTO tickets (id, conversation_id, status, created_at, created_by, updated_at)
+            "INSERT INTO tickets (id, conversation_id, status, created_at, created_by, updated_at)
                  VALUES (7, 1, 'open', 0, 'customer', 0);
              INSERT INTO actions (id, agent, at, summary, state) VALUES (3, 'alice', 5, 'x', 'done');
              INSERT INTO events (id, ticket_id, kind, actor_kind, actor, at, payload, action_id, via)
